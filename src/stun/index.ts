@@ -1,0 +1,17 @@
+/**
+ * The STUN message codec: header, attributes, integrity, fingerprint, credentials and the
+ * first-byte demultiplexer.
+ *
+ * @module
+ */
+export * from "./attribute";
+export * from "./attributes/index";
+export * from "./builder";
+export * from "./constants";
+export * from "./credentials";
+export * from "./demux";
+export * from "./header";
+export * from "./integrity";
+export * from "./message";
+export * from "./opaque-string";
+export * from "./encode";

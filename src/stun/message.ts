@@ -1,0 +1,283 @@
+/**
+ * Decoding STUN messages (RFC 8489 §5, §6.3, §14).
+ *
+ * {@link decodeStunMessage} checks the header, walks the attributes once to index their offsets,
+ * and returns a {@link StunMessage} that decodes each attribute on demand from the same buffer.
+ * Nothing is copied: the message, its transaction id and every byte-string value are views into
+ * the input, valid as long as the caller does not overwrite it (a socket's receive buffer reused
+ * for the next datagram, for instance).
+ *
+ * @example
+ * ```ts
+ * const msg = decodeStunMessage(datagram);
+ * if (msg.method === Method.Binding && msg.messageClass === MessageClass.SuccessResponse) {
+ *   const mapped = msg.get(XorMappedAddress); // { family: "IPv4", address: "192.0.2.1", port: 32853 }
+ * }
+ * ```
+ *
+ * @module
+ */
+import { StunDecodeError } from "../errors";
+import { toHex } from "../bytes/hex";
+import type { AttributeCodec } from "./attribute";
+import { paddingLength, readU16 } from "./attribute";
+import { AttributeType, HEADER_LENGTH, MAGIC_COOKIE, isComprehensionRequired } from "./constants";
+import type { MessageClass } from "./constants";
+import { classOf, methodOf } from "./header";
+import { attributeName, codecForType, rawCodec } from "./attributes/registry";
+
+/** Options for {@link decodeStunMessage}. */
+export interface DecodeOptions {
+  /**
+   * Accept bytes after the message (a stream buffer holding the next message too). By default a
+   * datagram must be exactly one message: RFC 8489 §6.3 has the receiver check that the length
+   * field matches.
+   */
+  readonly allowTrailingBytes?: boolean;
+  /**
+   * Accept messages without the magic cookie (RFC 3489 peers). XOR attributes in such messages
+   * decode to garbage, as they would for the peer.
+   */
+  readonly allowMissingCookie?: boolean;
+}
+
+/** One attribute of a decoded message, decoded to its typed value (raw bytes when unknown). */
+export interface StunAttribute {
+  /** Type number. */
+  readonly type: number;
+  /** IANA name, or `"0x8030"` style hex for types icekit does not know. */
+  readonly name: string;
+  /** The decoded value; a `Uint8Array` view for unknown types. */
+  readonly value: unknown;
+  /** True when the type is unknown to icekit. */
+  readonly unknown: boolean;
+  /**
+   * True when RFC 8489 §14.5 says the receiver ignores it: it follows MESSAGE-INTEGRITY and is
+   * neither MESSAGE-INTEGRITY-SHA256 nor FINGERPRINT, or it follows FINGERPRINT.
+   */
+  readonly ignored: boolean;
+}
+
+/**
+ * A decoded STUN message: the header fields and an index of attribute offsets over the original
+ * bytes. Attribute values are decoded when asked for.
+ */
+export class StunMessage {
+  /** The message bytes, from the first header byte to the end of the last attribute. */
+  readonly raw: Uint8Array;
+  /** The 16-bit message type (method and class interleaved). */
+  readonly type: number;
+  /** The 12-bit method (`Method.Binding` = 1, ...). */
+  readonly method: number;
+  /** The class: 0 request, 1 indication, 2 success response, 3 error response. */
+  readonly messageClass: MessageClass;
+  /** The 96-bit transaction id, a view into {@link raw}. */
+  readonly transactionId: Uint8Array;
+  /**
+   * The attribute index: for attribute i, `[3i]` type, `[3i+1]` value offset in {@link raw},
+   * `[3i+2]` value length.
+   */
+  readonly #index: number[];
+  /** How many leading attributes count; the rest are ignored per RFC 8489 §14.5 and §14.7. */
+  readonly #significant: number;
+
+  /** @internal use {@link decodeStunMessage}. */
+  constructor(raw: Uint8Array, index: number[], significant: number) {
+    this.raw = raw;
+    this.type = readU16(raw, 0);
+    this.method = methodOf(this.type);
+    this.messageClass = classOf(this.type);
+    this.transactionId = raw.subarray(8, 20);
+    this.#index = index;
+    this.#significant = significant;
+  }
+
+  /** Number of attributes in the message, ignored ones included. */
+  get attributeCount(): number {
+    return this.#index.length / 3;
+  }
+
+  /** Type of attribute `i` (0-based, in message order). */
+  attributeType(i: number): number {
+    return this.#index[3 * i]!;
+  }
+
+  /** Offset in {@link raw} where attribute `i`'s value starts. */
+  attributeOffset(i: number): number {
+    return this.#index[3 * i + 1]!;
+  }
+
+  /** Length of attribute `i`'s value, without padding. */
+  attributeLength(i: number): number {
+    return this.#index[3 * i + 2]!;
+  }
+
+  /** True when attribute `i` is one a receiver must ignore (after MESSAGE-INTEGRITY or FINGERPRINT). */
+  isIgnored(i: number): boolean {
+    return i >= this.#significant;
+  }
+
+  /**
+   * Index of the first attribute of `type` that counts (not ignored per §14.5), or -1.
+   */
+  indexOf(type: number): number {
+    const idx = this.#index;
+    const end = this.#significant * 3;
+    for (let k = 0; k < end; k += 3) if (idx[k] === type) return k / 3;
+    return -1;
+  }
+
+  /** True when the message has an attribute of `type` that counts. */
+  has(type: number): boolean {
+    return this.indexOf(type) >= 0;
+  }
+
+  /**
+   * Decodes the first attribute the codec handles (RFC 8489 §14: only the first occurrence needs
+   * processing), or returns undefined if there is none.
+   *
+   * @throws {@link StunDecodeError} when the attribute's value is malformed.
+   */
+  get<T>(codec: AttributeCodec<T>): T | undefined {
+    const i = this.indexOf(codec.type);
+    if (i < 0) return undefined;
+    return codec.decode(this.raw, this.#index[3 * i + 1]!, this.#index[3 * i + 2]!);
+  }
+
+  /**
+   * Decodes every attribute of the codec's type that counts, in order (e.g. several
+   * XOR-PEER-ADDRESS in a CreatePermission request).
+   *
+   * @throws {@link StunDecodeError} when one of them is malformed.
+   */
+  getAll<T>(codec: AttributeCodec<T>): T[] {
+    const out: T[] = [];
+    const idx = this.#index;
+    for (let k = 0; k < this.#significant * 3; k += 3) {
+      if (idx[k] === codec.type) out.push(codec.decode(this.raw, idx[k + 1]!, idx[k + 2]!));
+    }
+    return out;
+  }
+
+  /** The raw value bytes (a view) of the first counting attribute of `type`, or undefined. */
+  rawValue(type: number): Uint8Array | undefined {
+    const i = this.indexOf(type);
+    if (i < 0) return undefined;
+    const o = this.#index[3 * i + 1]!;
+    return this.raw.subarray(o, o + this.#index[3 * i + 2]!);
+  }
+
+  /**
+   * The comprehension-required attribute types (0x0000-0x7FFF) in this message that `known`
+   * does not recognise, without duplicates: what a 420 response lists in UNKNOWN-ATTRIBUTES
+   * (RFC 8489 §6.3.1). By default every type icekit has a codec for is known; an engine passes
+   * the set its usage understands.
+   */
+  unknownComprehensionRequired(known: (type: number) => boolean = (t) => codecForType(t) !== undefined): number[] {
+    const out: number[] = [];
+    const idx = this.#index;
+    for (let k = 0; k < this.#significant * 3; k += 3) {
+      const t = idx[k]!;
+      if (isComprehensionRequired(t) && !known(t) && !out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * Every attribute, decoded: known types to their typed value, unknown ones to raw bytes.
+   *
+   * @throws {@link StunDecodeError} when a known attribute is malformed.
+   */
+  attributes(): StunAttribute[] {
+    const out: StunAttribute[] = [];
+    for (let i = 0; i < this.attributeCount; i++) {
+      const type = this.#index[3 * i]!;
+      const known = codecForType(type);
+      const codec = known ?? rawCodec(type);
+      out.push({
+        type,
+        name: known?.name ?? attributeName(type),
+        value: codec.decode(this.raw, this.#index[3 * i + 1]!, this.#index[3 * i + 2]!),
+        unknown: known === undefined,
+        ignored: i >= this.#significant,
+      });
+    }
+    return out;
+  }
+
+  /** The transaction id as 24 hex digits, for logs and maps keyed by string. */
+  get transactionIdHex(): string {
+    return toHex(this.transactionId);
+  }
+}
+
+/**
+ * Decodes a STUN message from `bytes[offset..]`.
+ *
+ * Checks (RFC 8489 §5, §6.3): the two leading zero bits, the magic cookie, a length field that
+ * is a multiple of 4 and matches the bytes present, and attributes that tile the body exactly.
+ * Attribute values are not decoded here; {@link StunMessage.get} decodes them on demand. Padding
+ * bytes are not checked: RFC 8489 §14 says receivers MUST ignore them.
+ *
+ * @param bytes - the datagram, or a stream buffer with `allowTrailingBytes`
+ * @param offset - where the message starts in `bytes`
+ * @throws {@link StunDecodeError} `TRUNCATED`, `NOT_STUN`, `BAD_LENGTH` or `ATTRIBUTE_OVERRUN`.
+ */
+export function decodeStunMessage(bytes: Uint8Array, offset = 0, options?: DecodeOptions): StunMessage {
+  const avail = bytes.length - offset;
+  if (avail < HEADER_LENGTH) {
+    throw new StunDecodeError("TRUNCATED", `STUN header: ${Math.max(avail, 0)} bytes, need 20`, offset);
+  }
+  const b0 = bytes[offset]!;
+  if ((b0 & 0xc0) !== 0) {
+    throw new StunDecodeError("NOT_STUN", `STUN header: first two bits are ${b0 >>> 6 === 1 ? "01 (TURN ChannelData?)" : "not 00"}`, offset);
+  }
+  const length = readU16(bytes, offset + 2);
+  if (
+    !options?.allowMissingCookie &&
+    (bytes[offset + 4] !== 0x21 || bytes[offset + 5] !== 0x12 || bytes[offset + 6] !== 0xa4 || bytes[offset + 7] !== 0x42)
+  ) {
+    const cookie = ((bytes[offset + 4]! << 24) | (bytes[offset + 5]! << 16) | (bytes[offset + 6]! << 8) | bytes[offset + 7]!) >>> 0;
+    throw new StunDecodeError("NOT_STUN", `STUN header: magic cookie is 0x${cookie.toString(16).padStart(8, "0")}, must be 0x${MAGIC_COOKIE.toString(16)}`, offset + 4);
+  }
+  if ((length & 3) !== 0) {
+    throw new StunDecodeError("BAD_LENGTH", `STUN header: message length ${length} is not a multiple of 4`, offset + 2);
+  }
+  const total = HEADER_LENGTH + length;
+  if (total > avail) {
+    throw new StunDecodeError("TRUNCATED", `STUN header: message length ${length} needs ${total} bytes, ${avail} present`, offset + 2);
+  }
+  if (total < avail && !options?.allowTrailingBytes) {
+    throw new StunDecodeError("BAD_LENGTH", `STUN header: message length ${length} leaves ${avail - total} bytes unaccounted for`, offset + 2);
+  }
+  const raw = offset === 0 && total === bytes.length ? bytes : bytes.subarray(offset, offset + total);
+
+  const index: number[] = [];
+  let significant = -1;
+  let stage = 0; // 0 before integrity, 1 after MI, 2 after MI-SHA256, 3 after FINGERPRINT
+  let o = HEADER_LENGTH;
+  while (o < total) {
+    if (total - o < 4) {
+      throw new StunDecodeError("ATTRIBUTE_OVERRUN", `attribute header at ${o} needs 4 bytes, ${total - o} left`, offset + o);
+    }
+    const type = readU16(raw, o);
+    const len = readU16(raw, o + 2);
+    const value = o + 4;
+    if (value + len > total) {
+      throw new StunDecodeError("ATTRIBUTE_OVERRUN", `${attributeName(type)}: length ${len} runs ${value + len - total} bytes past the message end`, offset + o);
+    }
+    if (significant < 0) {
+      // RFC 8489 §14.5-14.7: after MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and
+      // FINGERPRINT count, after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT, after FINGERPRINT
+      // nothing. `stage` is how far along that sequence the message is.
+      if (type === AttributeType.Fingerprint ? stage >= 3 : type === AttributeType.MessageIntegritySha256 ? stage >= 2 : stage >= 1) {
+        significant = index.length / 3;
+      } else if (type === AttributeType.MessageIntegrity) stage = 1;
+      else if (type === AttributeType.MessageIntegritySha256) stage = 2;
+      else if (type === AttributeType.Fingerprint) stage = 3;
+    }
+    index.push(type, value, len);
+    o = value + len + paddingLength(len);
+  }
+  return new StunMessage(raw, index, significant < 0 ? index.length / 3 : significant);
+}
