@@ -1,0 +1,37 @@
+/**
+ * The `icekit` command's dispatcher: routes to one module per sub-command. Only this folder and
+ * `src/node` may touch the process, sockets and clocks.
+ *
+ * @module
+ */
+import { decodeCommand } from "./decode";
+import { CliError, reportError } from "./output";
+import type { CliIo } from "./output";
+
+const USAGE = `usage: icekit <command> [options]   (--json for machine-readable output)
+
+commands:
+  decode <hex | base64 | ->   decode a STUN message or TURN ChannelData frame
+         [--password P | --long-term USER:REALM:PASS]`;
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case "decode":
+        return await decodeCommand(rest, io);
+      case undefined:
+      case "help":
+      case "--help":
+        io.stdout(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new CliError("USAGE", `unknown command '${command}'; run 'icekit help' for the list`);
+    }
+  } catch (e) {
+    return reportError(e, json, io);
+  }
+}
+
