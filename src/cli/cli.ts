@@ -5,6 +5,7 @@
  * @module
  */
 import { decodeCommand } from "./decode";
+import { demoCommand } from "./demo";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -12,7 +13,8 @@ const USAGE = `usage: icekit <command> [options]   (--json for machine-readable 
 
 commands:
   decode <hex | base64 | ->   decode a STUN message or TURN ChannelData frame
-         [--password P | --long-term USER:REALM:PASS]`;
+         [--password P | --long-term USER:REALM:PASS]
+  demo                        sign, decode and verify a connectivity check`;
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -22,6 +24,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     switch (command) {
       case "decode":
         return await decodeCommand(rest, io);
+      case "demo":
+        return await demoCommand(rest, io);
       case undefined:
       case "help":
       case "--help":
