@@ -8,6 +8,7 @@
  * @module
  */
 export * from "./errors";
+export * from "./engine";
 export * from "./bytes/index";
 export * from "./crypto/index";
 export * from "./stun/index";

@@ -29,6 +29,8 @@ import { paddingLength, writeU16, writeU32 } from "./attribute";
 import { AttributeType, FINGERPRINT_XOR, HEADER_LENGTH, MAGIC_COOKIE, TRANSACTION_ID_LENGTH } from "./constants";
 import type { MessageClass } from "./constants";
 import { messageType } from "./header";
+import { defaultRandom } from "../engine";
+import type { RandomSource } from "../engine";
 
 /** Largest STUN message: the 16-bit length field plus the header. */
 const MAX_MESSAGE = HEADER_LENGTH + 0xfffc;
@@ -213,14 +215,6 @@ export class StunMessageBuilder {
     this.#buf = bigger;
   }
 }
-
-/** A source of random bytes: fills `out`. icekit's engines take one so simulations replay. */
-export type RandomSource = (out: Uint8Array) => void;
-
-/** The default random source: the platform's `crypto.getRandomValues`. */
-export const defaultRandom: RandomSource = (out) => {
-  globalThis.crypto.getRandomValues(out);
-};
 
 /**
  * A fresh 96-bit transaction id. RFC 8489 §5: it MUST be uniformly and randomly chosen from

@@ -9,7 +9,7 @@
 import type { AddressFamily } from "../../bytes/ip";
 import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
-import { checkInteger, expectLength, readU16, readU32, valueError, writeU16, writeU32 } from "../attribute";
+import { checkInteger, checkObject, expectLength, readU16, readU32, valueError, writeU16, writeU32 } from "../attribute";
 import { familyCode, familyFromCode } from "./address";
 import { flagCodec } from "./ice";
 
@@ -127,7 +127,7 @@ export const EvenPort: AttributeCodec<EvenPortValue> = {
 };
 
 /** IP protocol numbers REQUESTED-TRANSPORT carries. */
-export const TransportProtocol = { UDP: 17, TCP: 6 } as const;
+export const IpProtocol = { UDP: 17, TCP: 6 } as const;
 
 /**
  * REQUESTED-TRANSPORT (RFC 8656 §18.8, RFC 6062 §6.1): IP protocol number of the relayed
@@ -195,6 +195,7 @@ export const Icmp: AttributeCodec<IcmpValue> = {
     return { type: msg[offset + 2]!, code: msg[offset + 3]!, errorData: readU32(msg, offset + 4) };
   },
   encodedLength(v) {
+    checkObject("ICMP", v, "{ type, code, errorData }");
     checkInteger("ICMP type", v.type, 0, 255);
     checkInteger("ICMP code", v.code, 0, 255);
     checkInteger("ICMP error data", v.errorData, 0, 0xffffffff);
