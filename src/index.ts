@@ -13,3 +13,4 @@ export * from "./bytes/index";
 export * from "./crypto/index";
 export * from "./stun/index";
 export * from "./turn/index";
+export * from "./uri";
