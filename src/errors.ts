@@ -98,3 +98,33 @@ export function isStunDecodeError(e: unknown): e is StunDecodeError {
 export function isIcekitError(e: unknown): e is IcekitError {
   return e instanceof IcekitError || (e instanceof Error && e.name === "IcekitError" && "code" in e);
 }
+
+/**
+ * A network operation of the async Node API failed: a STUN transaction timed out after its
+ * retransmissions, was refused, or got an error response. Not a programming error: retry,
+ * report, or fall back.
+ */
+export class TransactionError extends Error {
+  /** Always `"TransactionError"`, for cross-realm checks. */
+  override readonly name = "TransactionError";
+  /** Why: `"timeout"`, `"error-response"`, `"integrity"`, `"transport"`, `"auth"`, ... */
+  readonly code: string;
+  /** The STUN ERROR-CODE, when an error response ended it. */
+  readonly errorCode: number | undefined;
+
+  /**
+   * @param code - why it failed
+   * @param message - a sentence naming the server and the cause
+   * @param errorCode - the STUN error code, if any
+   */
+  constructor(code: string, message: string, errorCode?: number) {
+    super(message);
+    this.code = code;
+    this.errorCode = errorCode;
+  }
+}
+
+/** True when `e` is a {@link TransactionError}, from this copy of icekit or another. */
+export function isTransactionError(e: unknown): e is TransactionError {
+  return e instanceof TransactionError || (e instanceof Error && e.name === "TransactionError" && "code" in e);
+}

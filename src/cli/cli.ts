@@ -6,6 +6,7 @@
  */
 import { decodeCommand } from "./decode";
 import { demoCommand } from "./demo";
+import { stunCommand } from "./stun";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -14,7 +15,9 @@ const USAGE = `usage: icekit <command> [options]   (--json for machine-readable 
 commands:
   decode <hex | base64 | ->   decode a STUN message or TURN ChannelData frame
          [--password P | --long-term USER:REALM:PASS]
-  demo                        sign, decode and verify a connectivity check`;
+  demo                        sign, decode and verify a connectivity check
+  stun <server>               one Binding request: your mapped address and the RTT
+         [--transport udp|tcp|tls] [--local HOST[:PORT]]`;
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -26,6 +29,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await decodeCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
+      case "stun":
+        return await stunCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

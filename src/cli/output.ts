@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isIcekitError, isStunDecodeError } from "../errors";
+import { isIcekitError, isStunDecodeError, isTransactionError } from "../errors";
 
 /** An error the CLI reports to the user as one line, never with a stack trace. */
 export class CliError extends Error {
@@ -41,7 +41,7 @@ export function toJsonLine(value: unknown): string {
 export function reportError(e: unknown, json: boolean, io: CliIo): number {
   let code = "INTERNAL";
   let message: string;
-  if (e instanceof CliError || isStunDecodeError(e) || isIcekitError(e)) {
+  if (e instanceof CliError || isStunDecodeError(e) || isIcekitError(e) || isTransactionError(e)) {
     code = (e as { code: string }).code;
     message = (e as Error).message;
   } else {

@@ -1,7 +1,13 @@
 /**
- * icekit/node: the Node.js side of icekit (sockets, timers, servers). The drivers arrive with the
- * STUN transaction engine; this entry re-exports the pure API so far.
+ * icekit/node: icekit on Node.js sockets and clocks. Everything in the pure `icekit` entry, plus
+ * the driver that runs an engine on real sockets and the async helpers built on it.
  *
  * @module
  */
 export * from "../index";
+export * from "./address";
+export * from "./clock";
+export * from "./dns";
+export * from "./driver";
+export * from "./stun";
+export * from "./udp";
