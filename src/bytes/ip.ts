@@ -75,9 +75,10 @@ export function parseIPv6Into(text: string, out: Uint8Array, offset = 0): boolea
     return false;
   }
   while (i < text.length) {
-    // A dotted IPv4 tail fills the last 32 bits.
+    // A dotted IPv4 tail fills the last 32 bits. Only the last group can be one: "::ffff:1.2.3.4"
+    // has a '.' in the rest at every group, but a ':' too until the tail.
     const rest = text.slice(i);
-    if (rest.includes(".")) {
+    if (rest.includes(".") && !rest.includes(":")) {
       const v4 = new Uint8Array(4);
       if (!parseIPv4Into(rest, v4)) return false;
       groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);

@@ -95,6 +95,32 @@ export function valueError(name: string, detail: string): IcekitError {
   return new IcekitError("INVALID_ARGUMENT", `${name}: ${detail}`);
 }
 
+/**
+ * Checks that a value is an object before its fields are read, so that `null` or a number passed
+ * through the untyped `encodeStunMessage` path is refused with an IcekitError, not a
+ * TypeError.
+ */
+export function checkObject(name: string, v: unknown, shape: string): void {
+  if (typeof v !== "object" || v === null) throw valueError(name, `pass ${shape}`);
+}
+
+/**
+ * Checks that `s` is a string of Unicode text: no lone UTF-16 surrogate, which UTF-8 cannot
+ * carry (the encoder would silently send U+FFFD instead).
+ */
+export function checkText(name: string, s: unknown): asserts s is string {
+  if (typeof s !== "string") throw valueError(name, "pass a string");
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      i++;
+      continue;
+    }
+    throw valueError(name, `lone surrogate U+${c.toString(16).toUpperCase()} at index ${i}; pass well-formed Unicode text`);
+  }
+}
+
 /** Checks an integer value is in [min, max] for encoding. */
 export function checkInteger(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) {

@@ -111,6 +111,8 @@ export class StunMessageBuilder {
   addRaw(type: number, value: Uint8Array): this {
     this.#check();
     if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new IcekitError("INVALID_ARGUMENT", `attribute type ${type} must be 0-0xffff`);
+    // A string or number array would be written as garbage (`set` coerces each element).
+    if (!(value instanceof Uint8Array)) throw new IcekitError("INVALID_ARGUMENT", `attribute 0x${type.toString(16)}: pass the value as a Uint8Array`);
     const at = this.#attributeHeader(type, value.length);
     this.#buf.set(value, at);
     this.#finishAttribute(at, value.length);

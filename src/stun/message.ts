@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { StunDecodeError } from "../errors";
+import { IcekitError, StunDecodeError } from "../errors";
 import { toHex } from "../bytes/hex";
 import type { AttributeCodec } from "./attribute";
 import { paddingLength, readU16 } from "./attribute";
@@ -25,6 +25,9 @@ import { AttributeType, HEADER_LENGTH, MAGIC_COOKIE, isComprehensionRequired } f
 import type { MessageClass } from "./constants";
 import { classOf, methodOf } from "./header";
 import { attributeName, codecForType, rawCodec } from "./attributes/registry";
+
+/** Added to the stored type of an ignored attribute: above any 16-bit type, so no lookup matches it. */
+const IGNORED = 0x10000;
 
 /** Options for {@link decodeStunMessage}. */
 export interface DecodeOptions {
@@ -52,8 +55,9 @@ export interface StunAttribute {
   /** True when the type is unknown to icekit. */
   readonly unknown: boolean;
   /**
-   * True when RFC 8489 §14.5 says the receiver ignores it: it follows MESSAGE-INTEGRITY and is
-   * neither MESSAGE-INTEGRITY-SHA256 nor FINGERPRINT, or it follows FINGERPRINT.
+   * True when RFC 8489 §14.5-§14.7 say the receiver ignores it: it follows MESSAGE-INTEGRITY and
+   * is neither MESSAGE-INTEGRITY-SHA256 nor FINGERPRINT, or it follows MESSAGE-INTEGRITY-SHA256
+   * and is not FINGERPRINT, or it follows FINGERPRINT.
    */
   readonly ignored: boolean;
 }
@@ -75,21 +79,19 @@ export class StunMessage {
   readonly transactionId: Uint8Array;
   /**
    * The attribute index: for attribute i, `[3i]` type, `[3i+1]` value offset in {@link raw},
-   * `[3i+2]` value length.
+   * `[3i+2]` value length. The type of an attribute RFC 8489 §14.5-§14.7 has the receiver ignore
+   * is stored plus {@link IGNORED} (outside the 16-bit range), so lookups by type never match it.
    */
   readonly #index: number[];
-  /** How many leading attributes count; the rest are ignored per RFC 8489 §14.5 and §14.7. */
-  readonly #significant: number;
 
   /** @internal use {@link decodeStunMessage}. */
-  constructor(raw: Uint8Array, index: number[], significant: number) {
+  constructor(raw: Uint8Array, index: number[]) {
     this.raw = raw;
     this.type = readU16(raw, 0);
     this.method = methodOf(this.type);
     this.messageClass = classOf(this.type);
     this.transactionId = raw.subarray(8, 20);
     this.#index = index;
-    this.#significant = significant;
   }
 
   /** Number of attributes in the message, ignored ones included. */
@@ -99,7 +101,7 @@ export class StunMessage {
 
   /** Type of attribute `i` (0-based, in message order). */
   attributeType(i: number): number {
-    return this.#index[3 * i]!;
+    return this.#index[3 * i]! & 0xffff;
   }
 
   /** Offset in {@link raw} where attribute `i`'s value starts. */
@@ -112,18 +114,18 @@ export class StunMessage {
     return this.#index[3 * i + 2]!;
   }
 
-  /** True when attribute `i` is one a receiver must ignore (after MESSAGE-INTEGRITY or FINGERPRINT). */
+  /** True when attribute `i` is one a receiver must ignore (see {@link StunAttribute.ignored}). */
   isIgnored(i: number): boolean {
-    return i >= this.#significant;
+    return this.#index[3 * i]! >= IGNORED;
   }
 
   /**
    * Index of the first attribute of `type` that counts (not ignored per §14.5), or -1.
    */
   indexOf(type: number): number {
+    if (type >= IGNORED) return -1; // not a 16-bit type: must not match an ignored entry
     const idx = this.#index;
-    const end = this.#significant * 3;
-    for (let k = 0; k < end; k += 3) if (idx[k] === type) return k / 3;
+    for (let k = 0; k < idx.length; k += 3) if (idx[k] === type) return k / 3;
     return -1;
   }
 
@@ -152,8 +154,9 @@ export class StunMessage {
    */
   getAll<T>(codec: AttributeCodec<T>): T[] {
     const out: T[] = [];
+    if (codec.type >= IGNORED) return out;
     const idx = this.#index;
-    for (let k = 0; k < this.#significant * 3; k += 3) {
+    for (let k = 0; k < idx.length; k += 3) {
       if (idx[k] === codec.type) out.push(codec.decode(this.raw, idx[k + 1]!, idx[k + 2]!));
     }
     return out;
@@ -176,8 +179,9 @@ export class StunMessage {
   unknownComprehensionRequired(known: (type: number) => boolean = (t) => codecForType(t) !== undefined): number[] {
     const out: number[] = [];
     const idx = this.#index;
-    for (let k = 0; k < this.#significant * 3; k += 3) {
+    for (let k = 0; k < idx.length; k += 3) {
       const t = idx[k]!;
+      if (t >= IGNORED) continue;
       if (isComprehensionRequired(t) && !known(t) && !out.includes(t)) out.push(t);
     }
     return out;
@@ -191,7 +195,8 @@ export class StunMessage {
   attributes(): StunAttribute[] {
     const out: StunAttribute[] = [];
     for (let i = 0; i < this.attributeCount; i++) {
-      const type = this.#index[3 * i]!;
+      const stored = this.#index[3 * i]!;
+      const type = stored & 0xffff;
       const known = codecForType(type);
       const codec = known ?? rawCodec(type);
       out.push({
@@ -199,7 +204,7 @@ export class StunMessage {
         name: known?.name ?? attributeName(type),
         value: codec.decode(this.raw, this.#index[3 * i + 1]!, this.#index[3 * i + 2]!),
         unknown: known === undefined,
-        ignored: i >= this.#significant,
+        ignored: stored >= IGNORED,
       });
     }
     return out;
@@ -222,8 +227,14 @@ export class StunMessage {
  * @param bytes - the datagram, or a stream buffer with `allowTrailingBytes`
  * @param offset - where the message starts in `bytes`
  * @throws {@link StunDecodeError} `TRUNCATED`, `NOT_STUN`, `BAD_LENGTH` or `ATTRIBUTE_OVERRUN`.
+ * @throws {@link IcekitError} `INVALID_ARGUMENT` when `offset` is not a non-negative integer.
  */
 export function decodeStunMessage(bytes: Uint8Array, offset = 0, options?: DecodeOptions): StunMessage {
+  // A bad offset is the caller's mistake, not the peer's: without this, -1 or 0.5 would read
+  // `undefined` bytes as zeros and return a garbage message.
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new IcekitError("INVALID_ARGUMENT", `offset ${offset} is not an index; pass an integer from 0 to bytes.length`);
+  }
   const avail = bytes.length - offset;
   if (avail < HEADER_LENGTH) {
     throw new StunDecodeError("TRUNCATED", `STUN header: ${Math.max(avail, 0)} bytes, need 20`, offset);
@@ -253,7 +264,6 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0, options?: Decod
   const raw = offset === 0 && total === bytes.length ? bytes : bytes.subarray(offset, offset + total);
 
   const index: number[] = [];
-  let significant = -1;
   let stage = 0; // 0 before integrity, 1 after MI, 2 after MI-SHA256, 3 after FINGERPRINT
   let o = HEADER_LENGTH;
   while (o < total) {
@@ -266,18 +276,18 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0, options?: Decod
     if (value + len > total) {
       throw new StunDecodeError("ATTRIBUTE_OVERRUN", `${attributeName(type)}: length ${len} runs ${value + len - total} bytes past the message end`, offset + o);
     }
-    if (significant < 0) {
-      // RFC 8489 §14.5-14.7: after MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and
-      // FINGERPRINT count, after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT, after FINGERPRINT
-      // nothing. `stage` is how far along that sequence the message is.
-      if (type === AttributeType.Fingerprint ? stage >= 3 : type === AttributeType.MessageIntegritySha256 ? stage >= 2 : stage >= 1) {
-        significant = index.length / 3;
-      } else if (type === AttributeType.MessageIntegrity) stage = 1;
-      else if (type === AttributeType.MessageIntegritySha256) stage = 2;
-      else if (type === AttributeType.Fingerprint) stage = 3;
-    }
-    index.push(type, value, len);
+    // RFC 8489 §14.5-14.7: after MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and
+    // FINGERPRINT count, after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT, after FINGERPRINT
+    // nothing. `stage` is how far along that sequence the message is. An ignored attribute does
+    // not end the sequence: in MESSAGE-INTEGRITY, SOFTWARE, FINGERPRINT the FINGERPRINT counts.
+    let ignored = false;
+    if (type === AttributeType.Fingerprint ? stage >= 3 : type === AttributeType.MessageIntegritySha256 ? stage >= 2 : stage >= 1) {
+      ignored = true;
+    } else if (type === AttributeType.MessageIntegrity) stage = 1;
+    else if (type === AttributeType.MessageIntegritySha256) stage = 2;
+    else if (type === AttributeType.Fingerprint) stage = 3;
+    index.push(ignored ? type + IGNORED : type, value, len);
     o = value + len + paddingLength(len);
   }
-  return new StunMessage(raw, index, significant < 0 ? index.length / 3 : significant);
+  return new StunMessage(raw, index);
 }

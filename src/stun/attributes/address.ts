@@ -11,7 +11,7 @@ import type { AddressFamily, TransportAddress } from "../../bytes/ip";
 import { formatIPv4, formatIPv6, parseIPv4Into, parseIPv6Into } from "../../bytes/ip";
 import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
-import { attributeError, valueError, checkInteger, readU16, writeU16 } from "../attribute";
+import { attributeError, valueError, checkInteger, checkObject, readU16, writeU16 } from "../attribute";
 
 /** RFC 8489 §14.1: family 0x01 is IPv4, 0x02 is IPv6. */
 export const FAMILY_IPV4 = 0x01;
@@ -26,6 +26,7 @@ export function familyCode(family: AddressFamily): number {
 const scratch = new Uint8Array(16);
 
 function checkedAddress(name: string, a: TransportAddress): number {
+  checkObject(name, a, "{ family, address, port }");
   checkInteger(`${name} port`, a.port, 0, 65535);
   if (a.family === "IPv4") {
     if (!parseIPv4Into(a.address, scratch)) throw valueError(name, `'${a.address}' is not an IPv4 address`);

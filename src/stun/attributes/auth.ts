@@ -9,7 +9,7 @@
  */
 import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
-import { attributeError, expectLength, paddingLength, readU16, readU32, valueError, checkInteger, writeU16, writeU32 } from "../attribute";
+import { attributeError, expectLength, paddingLength, readU16, readU32, valueError, checkInteger, checkObject, writeU16, writeU32 } from "../attribute";
 
 function fixedBytesCodec(type: number, name: string, size: number): AttributeCodec<Uint8Array> {
   return {
@@ -97,6 +97,7 @@ function decodeAlgorithm(name: string, msg: Uint8Array, offset: number, end: num
 }
 
 function algorithmLength(name: string, e: PasswordAlgorithmEntry): number {
+  checkObject(name, e, "{ algorithm, parameters }");
   checkInteger(`${name} algorithm`, e.algorithm, 0, 0xffff);
   if (!(e.parameters instanceof Uint8Array) || e.parameters.length > 0xffff) throw valueError(name, "parameters must be a Uint8Array of at most 65535 bytes");
   return 4 + e.parameters.length + paddingLength(e.parameters.length);
@@ -146,8 +147,9 @@ export const PasswordAlgorithmAttr: AttributeCodec<PasswordAlgorithmEntry> = {
   name: "PASSWORD-ALGORITHM",
   decode(msg, offset, length) {
     const [entry, next] = decodeAlgorithm("PASSWORD-ALGORITHM", msg, offset, offset + length);
-    // The attribute holds exactly one entry; its parameter padding counts as attribute padding.
-    if (next - paddingLength(entry.parameters.length) !== offset + length) {
+    // The attribute holds exactly one entry. §14.12 pads the parameters "in the same manner as an
+    // attribute" without saying whether the length counts that padding: accept it either way.
+    if (next !== offset + length && next - paddingLength(entry.parameters.length) !== offset + length) {
       throw attributeError("BAD_LENGTH", "PASSWORD-ALGORITHM", offset, `length ${length} does not match one algorithm entry`);
     }
     return entry;

@@ -7,7 +7,7 @@
 import type { AddressFamily } from "../../bytes/ip";
 import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
-import { attributeError, checkInteger, codePointCount, readU16, readUtf8, utf8Length, valueError, writeU16, writeUtf8 } from "../attribute";
+import { attributeError, checkInteger, checkObject, checkText, codePointCount, readU16, readUtf8, utf8Length, valueError, writeU16, writeUtf8 } from "../attribute";
 import { familyCode, familyFromCode } from "./address";
 
 /** An error code and its reason phrase. */
@@ -28,7 +28,7 @@ function decodeCode(name: string, msg: Uint8Array, offset: number): number {
 }
 
 function checkReason(name: string, reason: string): number {
-  if (typeof reason !== "string") throw valueError(name, "reason must be a string");
+  checkText(`${name} reason`, reason);
   const n = utf8Length(reason);
   if (codePointCount(reason) > 127 || n > 509) throw valueError(name, "reason phrase must be fewer than 128 characters");
   return n;
@@ -44,6 +44,7 @@ export const ErrorCode: AttributeCodec<ErrorCodeValue> = {
     return { code: decodeCode("ERROR-CODE", msg, offset), reason: readUtf8("ERROR-CODE", msg, offset + 4, length - 4) };
   },
   encodedLength(v) {
+    checkObject("ERROR-CODE", v, "{ code, reason }");
     checkInteger("ERROR-CODE", v.code, 300, 699);
     return 4 + checkReason("ERROR-CODE", v.reason);
   },
@@ -98,6 +99,7 @@ export const AddressErrorCode: AttributeCodec<AddressErrorCodeValue> = {
     return { family, code: decodeCode("ADDRESS-ERROR-CODE", msg, offset), reason: readUtf8("ADDRESS-ERROR-CODE", msg, offset + 4, length - 4) };
   },
   encodedLength(v) {
+    checkObject("ADDRESS-ERROR-CODE", v, "{ family, code, reason }");
     if (v.family !== "IPv4" && v.family !== "IPv6") throw valueError("ADDRESS-ERROR-CODE", 'family must be "IPv4" or "IPv6"');
     checkInteger("ADDRESS-ERROR-CODE", v.code, 300, 699);
     return 4 + checkReason("ADDRESS-ERROR-CODE", v.reason);

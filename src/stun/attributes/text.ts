@@ -10,7 +10,7 @@
  */
 import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
-import { attributeError, codePointCount, readUtf8, utf8Length, valueError, writeUtf8 } from "../attribute";
+import { attributeError, checkText, codePointCount, readUtf8, utf8Length, valueError, writeUtf8 } from "../attribute";
 
 /** Limits on one text attribute. */
 interface TextLimits {
@@ -40,7 +40,7 @@ export function textCodec(type: number, name: string, limits: TextLimits): Attri
       return readUtf8(name, msg, offset, length);
     },
     encodedLength(v) {
-      if (typeof v !== "string") throw valueError(name, "pass a string");
+      checkText(name, v);
       const n = utf8Length(v);
       if (n > limits.maxEncodeBytes) throw valueError(name, `${n} bytes of UTF-8; pass at most ${limits.maxEncodeBytes}`);
       if (limits.maxChars !== undefined && codePointCount(v) > limits.maxChars) {
