@@ -10,6 +10,7 @@ export * from "./builder";
 export * from "./client";
 export * from "./long-term-auth";
 export * from "./rto";
+export * from "./server";
 export * from "./constants";
 export * from "./credentials";
 export * from "./demux";
