@@ -14,3 +14,4 @@ export * from "./crypto/index";
 export * from "./stun/index";
 export * from "./turn/index";
 export * from "./uri";
+export * from "./nat/index";

@@ -1,0 +1,7 @@
+/**
+ * NAT behaviour discovery (RFC 5780) and the classic NAT names (RFC 3489 §5, RFC 4787 terms).
+ *
+ * @module
+ */
+export * from "./nat-type";
+export * from "./discovery";
