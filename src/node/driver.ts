@@ -53,6 +53,7 @@ export class NodeDriver<E> {
   readonly #options: NodeDriverOptions<E>;
   readonly #udp = new Map<string, { socket: dgram.Socket; local: TransportAddress }>();
   readonly #streams = new Map<string, StreamConn>();
+  readonly #servers: net.Server[] = [];
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
   #closed = false;
@@ -78,6 +79,25 @@ export class NodeDriver<E> {
     // ICMP errors surface as socket errors on some platforms; they are not fatal to the driver.
     socket.on("error", () => {});
     return local;
+  }
+
+  /**
+   * Adds a listening TCP (or TLS) server: each accepted connection is framed like an outgoing
+   * one, and transmits to that remote go back on it (RFC 8489 §6.3.1.2: the response goes on the
+   * connection the request came on).
+   */
+  addStreamServer(server: net.Server, transport: "tcp" | "tls" = "tcp"): void {
+    server.on(transport === "tls" ? "secureConnection" : "connection", (socket: net.Socket) => {
+      if (this.#closed || socket.remoteAddress === undefined || socket.remotePort === undefined) {
+        socket.destroy();
+        return;
+      }
+      const remote = fromNode(socket.remoteAddress, socket.remotePort);
+      const key = `${transport}|${formatTransportAddress(remote)}`;
+      const local = socket.localAddress !== undefined && socket.localPort !== undefined ? fromNode(socket.localAddress, socket.localPort) : undefined;
+      this.#track(key, { socket, transport, remote, local, pending: [], buffer: new Uint8Array(0), connected: true }, false);
+    });
+    this.#servers.push(server);
   }
 
   /** Hands a datagram to the engine and drains it. */
@@ -114,6 +134,7 @@ export class NodeDriver<E> {
       }
     }
     for (const c of this.#streams.values()) c.socket.destroy();
+    for (const srv of this.#servers) srv.close();
   }
 
   #arm(): void {
@@ -161,24 +182,31 @@ export class NodeDriver<E> {
         ? tls.connect({ host: remote.address, port: remote.port, ...this.#options.tls })
         : net.connect({ host: remote.address, port: remote.port });
     const c: StreamConn = { socket, transport, remote, local: undefined, pending: [], buffer: new Uint8Array(0), connected: false };
-    this.#streams.set(key, c);
-    socket.setNoDelay(true);
     socket.once(transport === "tls" ? "secureConnect" : "connect", () => {
       c.connected = true;
       if (socket.localAddress !== undefined && socket.localPort !== undefined) c.local = fromNode(socket.localAddress, socket.localPort);
       for (const d of c.pending) socket.write(d);
       c.pending = [];
     });
-    socket.on("data", (chunk: Buffer) => this.#onStreamData(c, chunk));
+    this.#track(key, c, true);
+    return c;
+  }
+
+  /** Frames a connection's bytes into the engine; `outgoing` connection failures are reported to it. */
+  #track(key: string, c: StreamConn, outgoing: boolean): void {
+    this.#streams.set(key, c);
+    c.socket.setNoDelay(true);
+    c.socket.on("data", (chunk: Buffer) => this.#onStreamData(c, chunk));
+    let reported = false;
     const fail = (detail: string) => {
       if (this.#streams.get(key) === c) this.#streams.delete(key);
-      if (this.#closed) return;
-      this.#engine.handleTransportError?.(monotonicNow(), remote, transport, detail);
+      if (this.#closed || reported || !outgoing) return;
+      reported = true;
+      this.#engine.handleTransportError?.(monotonicNow(), c.remote, c.transport, detail);
       this.pump();
     };
-    socket.on("error", (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
-    socket.on("close", () => fail("connection closed"));
-    return c;
+    c.socket.on("error", (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+    c.socket.on("close", () => fail("connection closed"));
   }
 
   #onStreamData(c: StreamConn, chunk: Buffer): void {

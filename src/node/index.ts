@@ -10,4 +10,5 @@ export * from "./clock";
 export * from "./dns";
 export * from "./driver";
 export * from "./stun";
+export * from "./stun-server";
 export * from "./udp";
