@@ -7,6 +7,8 @@
 import { decodeCommand } from "./decode";
 import { demoCommand } from "./demo";
 import { stunCommand } from "./stun";
+import { natCommand } from "./nat";
+import { stunServerCommand } from "./stun-server";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -17,7 +19,11 @@ commands:
          [--password P | --long-term USER:REALM:PASS]
   demo                        sign, decode and verify a connectivity check
   stun <server>               one Binding request: your mapped address and the RTT
-         [--transport udp|tcp|tls] [--local HOST[:PORT]]`;
+         [--transport udp|tcp|tls] [--local HOST[:PORT]]
+  nat <server>                RFC 5780 NAT behaviour: mapping, filtering, classic NAT type
+         [--local HOST[:PORT]] [--hairpin]
+  stun-server                 a STUN server (RFC 5780 with --alt) until Ctrl-C
+         [--listen HOST:PORT] [--alt HOST:PORT] [--software TEXT] [--quiet]`;
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -31,6 +37,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await demoCommand(rest, io);
       case "stun":
         return await stunCommand(rest, io);
+      case "nat":
+        return await natCommand(rest, io);
+      case "stun-server":
+        return await stunServerCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

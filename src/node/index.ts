@@ -11,4 +11,5 @@ export * from "./dns";
 export * from "./driver";
 export * from "./stun";
 export * from "./stun-server";
+export * from "./nat";
 export * from "./udp";
