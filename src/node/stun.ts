@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type tls from "node:tls";
 import type { TransportAddress } from "../bytes/ip";
 import { TransactionError } from "../errors";
 import { formatTransportAddress } from "../bytes/ip";
@@ -36,6 +37,11 @@ export interface StunBindingOptions {
   readonly stun?: StunClientOptions;
   /** Cancels the request; the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * TLS options for `stuns:` (a CA to trust, say). The server name is the URI's host, and the
+   * certificate is verified against it (RFC 8489 §6.2.3) unless you set `rejectUnauthorized`.
+   */
+  readonly tls?: tls.ConnectionOptions;
 }
 
 /** What one Binding transaction learned. */
@@ -88,7 +94,7 @@ export async function stunBinding(server: string, options: StunBindingOptions = 
     const onAbort = () => finish(options.signal?.reason ?? new Error("aborted"));
     options.signal?.addEventListener("abort", onAbort, { once: true });
     driver = new NodeDriver<StunClientEvent>(client, {
-      ...(transport === "tls" ? { tls: { servername: uri.hostType === "name" ? uri.host : undefined } } : {}),
+      ...(transport === "tls" ? { tls: { ...(uri.hostType === "name" ? { servername: uri.host } : {}), ...options.tls } } : {}),
       onEvent: (e) => {
         if (e.type === "failure") {
           finish(new TransactionError(e.reason, `STUN Binding to ${formatTransportAddress(e.remote)} failed: ${e.detail}`, e.errorCode));

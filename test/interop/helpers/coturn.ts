@@ -18,14 +18,14 @@ export interface Coturn {
  * no-rfc5780), foreground, loopback only. With two IPs it does RFC 5780 (it answers on port and
  * port + 1 of each).
  */
-export async function startCoturn(options: { ips?: string[]; extra?: string[] } = {}): Promise<Coturn> {
+export async function startCoturn(options: { ips?: string[]; extra?: string[]; allowTls?: boolean } = {}): Promise<Coturn> {
   const ips = options.ips ?? ["127.0.0.1"];
   const port = await freePort(ips[0], true);
   const dir = mkdtempSync(join(tmpdir(), "icekit-coturn-"));
   const conf = join(dir, "empty.conf");
   writeFileSync(conf, "");
   const args = [
-    "-c", conf, "-n", "--log-file=stdout", "--simple-log", "--no-cli", "--no-tls", "--no-dtls",
+    "-c", conf, "-n", "--log-file=stdout", "--simple-log", "--no-cli", ...(options.allowTls ? [] : ["--no-tls"]), "--no-dtls",
     ...ips.map((ip) => `--listening-ip=${ip}`),
     `--listening-port=${port}`, `--relay-ip=${ips[0]}`, "--min-port=49152", "--max-port=49300",
     "--lt-cred-mech", "--user=user:pass", "--realm=example.org", "--fingerprint",
