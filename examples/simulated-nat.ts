@@ -8,51 +8,14 @@
  *
  * Run: npm run build && npx tsx examples/simulated-nat.ts
  */
-import type { Engine, Received, Transmit } from "icekit/sim";
-import {
-  MessageClass,
-  Method,
-  Network,
-  StunClient,
-  StunMessageBuilder,
-  XorMappedAddress,
-  decodeStunMessage,
-  formatTransportAddress,
-  portRestrictedCone,
-  symmetric,
-} from "icekit/sim";
-
-/** A minimal STUN server engine: answers Binding requests with the source it saw. */
-class TinyStunServer implements Engine<never> {
-  readonly #out: Transmit[] = [];
-  readonly #builder = new StunMessageBuilder();
-  handleReceive(_now: number, r: Received): void {
-    try {
-      const req = decodeStunMessage(r.data);
-      if (req.method !== Method.Binding || req.messageClass !== MessageClass.Request) return;
-      const data = this.#builder.begin(Method.Binding, MessageClass.SuccessResponse, req.transactionId).add(XorMappedAddress, r.remote).finish();
-      this.#out.push({ local: r.local, remote: r.remote, transport: "udp", data: data.slice() });
-    } catch {
-      // not STUN: ignore, as a server must
-    }
-  }
-  handleTimeout(): void {}
-  pollTransmit(): Transmit | undefined {
-    return this.#out.shift();
-  }
-  pollTimeout(): number | undefined {
-    return undefined;
-  }
-  pollEvent(): never | undefined {
-    return undefined;
-  }
-}
+import { Network, StunClient, StunServer, XorMappedAddress, formatTransportAddress, portRestrictedCone, symmetric } from "icekit/sim";
 
 // Same seed, same run: every random choice (ports, loss, jitter, transaction ids) replays.
 const net = new Network({ seed: 42, link: { delay: 10, jitter: 2 } });
 
+// The same STUN server engine `icekit stun-server` runs on real sockets.
 const stun = net.server("192.0.2.10", { name: "stun" });
-net.attach(stun, new TinyStunServer(), { port: 3478 });
+net.attach(stun, new StunServer({ random: stun.random }), { port: 3478 });
 
 const alice = net.nat(portRestrictedCone(), { name: "home" }).host("192.168.1.2", { name: "alice" });
 const bob = net.nat(symmetric(), { name: "office" }).host("10.0.0.2", { name: "bob" });
