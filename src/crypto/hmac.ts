@@ -66,11 +66,11 @@ class Hmac<H extends MerkleDamgard> implements HmacKey {
     this.inner = create().update(pad);
     for (let i = 0; i < block; i++) pad[i]! ^= IPAD ^ OPAD;
     this.outer = create().update(pad);
-    // The pad and the shared message schedule held key bytes; overwrite both. Hashing the empty
-    // message rewrites the whole schedule and the working buffer with public values.
+    // The pad held key bytes, and after hashing a long key so does the working buffer (the
+    // key's last partial block). Zero the one; hashing the empty message rewrites all 64 bytes of
+    // the other with public padding.
     pad.fill(0);
     work.reset().digestInto(pad, 0);
-    pad.fill(0);
     // Ready for update() straight away, as if init() had been called.
     work.copyFrom(this.inner);
   }

@@ -13,8 +13,10 @@ import { MerkleDamgard } from "./merkle-damgard";
 /** RFC 1321 §3.3: the initial MD buffer A, B, C, D (the spec lists it low-order byte first). */
 const IV = /* @__PURE__ */ Int32Array.of(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476);
 
-/** RFC 1321 §3.4: T[1..64], the integer part of 2^32 * |sin(i)|, written out rather than computed
- * so the result never depends on a platform's Math.sin. */
+/**
+ * RFC 1321 §3.4: T[1..64], the integer part of 2^32 * |sin(i)|, written out rather than computed
+ * so that the result never depends on a platform's Math.sin.
+ */
 const T = /* @__PURE__ */ Int32Array.of(
   0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
   0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,

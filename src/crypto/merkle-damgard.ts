@@ -4,7 +4,8 @@
  * bits as 64 bits. Only the compression function, the byte order and the initial value differ,
  * so each hash is this class plus its compression function.
  *
- * Internal to `src/crypto`: the public types are {@link Sha1}, {@link Sha256} and {@link Md5}.
+ * Not exported from the package entry: the public types are `Sha1`, `Sha256` and `Md5`, which
+ * extend {@link MerkleDamgard}.
  *
  * @module
  */
@@ -34,9 +35,8 @@ export function throwOutput(name: string, out: Uint8Array, offset: number, lengt
  * A Merkle–Damgård hash over 64-byte blocks with a 32-bit-word chaining value.
  *
  * Subclasses supply the compression function; everything else (buffering across
- * {@link MerkleDamgard.update} calls, padding, length, copying states) lives here.
- *
- * @internal
+ * {@link MerkleDamgard.update} calls, padding, length, copying states) lives here, once for
+ * all three.
  */
 export abstract class MerkleDamgard implements HashState {
   /** 64 bytes for every hash built on this class. */

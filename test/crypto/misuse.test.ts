@@ -74,6 +74,12 @@ describe("createHmacKey", () => {
     expect(thrownCode(() => createHmacKey("sha1", "secret" as unknown as Uint8Array))).toBe("INVALID_ARGUMENT");
   });
 
+  it("accepts a Node Buffer as the key (a Uint8Array subclass)", () => {
+    const a = createHmacKey("sha1", Buffer.from("secret")).compute(data);
+    const b = createHmacKey("sha1", new TextEncoder().encode("secret")).compute(data);
+    expect(Buffer.from(a)).toEqual(Buffer.from(b));
+  });
+
   it("reports its algorithm and MAC length", () => {
     const a = createHmacKey("sha1", data);
     const b = createHmacKey("sha256", data);

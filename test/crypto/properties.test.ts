@@ -62,6 +62,17 @@ describe("hashes agree with node:crypto", () => {
     );
   });
 
+  it("at every length from 0 to 200 bytes, across each padding boundary (55, 56, 64, 119, 120)", () => {
+    const data = new Uint8Array(200).map((_, i) => (i * 167 + 13) & 0xff);
+    for (const name of ["sha1", "sha256", "md5"] as const) {
+      for (let n = 0; n <= 200; n++) {
+        expect(hex(HASHES[name].oneShot(data.subarray(0, n))), `${name} of ${n} bytes`).toBe(
+          nodeHash(name, data.subarray(0, n)),
+        );
+      }
+    }
+  });
+
   it("incremental, in random pieces taken from ranges of a larger buffer", () => {
     fc.assert(
       fc.property(hashName, embedded, (name, { buffer, data, points }) => {
