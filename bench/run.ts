@@ -1,0 +1,103 @@
+/**
+ * `npm run bench [-- --quick] [filter...]`: runs the benchmark suites in order and prints one
+ * JSON line per comparison on stdout (DESIGN.md "Benchmarks"); progress, warnings and a summary
+ * go to stderr. See bench/README.md.
+ *
+ * - `--quick`: about a second per comparison instead of about eight.
+ * - `filter`: runs the suites whose name contains it (`codec`, `crypto-hmac`, `hmac`), and in the
+ *   codec suite also single comparisons whose name contains it (`decode-verify`). Several filters
+ *   add up.
+ *
+ * Exits 0 after a run, 1 when a suite failed or the filters matched nothing, 2 on a bad flag.
+ *
+ * @module
+ */
+import { run as codec } from "./codec";
+import { run as cryptoHmac } from "./crypto-hmac";
+import type { BenchResult, SuiteOptions } from "./harness";
+
+/** A suite: `run` honours `options.filter` when it can pick single comparisons. */
+interface Suite {
+  readonly name: string;
+  /** True when `run` applies `options.filter` to single comparisons. */
+  readonly filters: boolean;
+  readonly run: (quick: boolean, options: SuiteOptions) => Promise<BenchResult[]>;
+}
+
+const SUITES: readonly Suite[] = [
+  { name: "codec", filters: true, run: codec },
+  // bench/crypto-hmac.ts exports run(quick) returning its results, so it runs in-process; it has
+  // no filter or per-result callback, so its lines are printed when it returns.
+  { name: "crypto-hmac", filters: false, run: (quick) => cryptoHmac(quick) },
+];
+
+const USAGE = `usage: npm run bench [-- [--quick] [filter...]]
+  --quick   about a second per comparison (default: about eight)
+  filter    run suites whose name contains it (${SUITES.map((s) => s.name).join(", ")}),
+            or codec comparisons whose name contains it (e.g. decode-verify)`;
+
+function human(ops: number): string {
+  return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M/s` : ops >= 1e3 ? `${(ops / 1e3).toFixed(1)} k/s` : `${ops.toFixed(0)}/s`;
+}
+
+/** The issue's target: icekit at least 5x each peer on decode + verify. Informational only. */
+const TARGET_BENCH = "stun-decode-verify";
+const TARGET_RATIO = 5;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = argv.filter((a) => a.startsWith("-"));
+  const filters = argv.filter((a) => !a.startsWith("-"));
+  if (flags.includes("--help") || flags.includes("-h")) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const unknown = flags.filter((f) => f !== "--quick");
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown option ${unknown.join(" ")}\n${USAGE}\n`);
+    return 2;
+  }
+  const quick = flags.includes("--quick");
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) process.stderr.write("note: run with node --expose-gc (npm run bench does) for a clean heap per comparison\n");
+
+  const all: BenchResult[] = [];
+  let failed = false;
+  for (const suite of SUITES) {
+    const wholeSuite = filters.length === 0 || filters.some((f) => suite.name.includes(f));
+    if (!wholeSuite && !suite.filters) continue;
+    const options: SuiteOptions = {
+      ...(wholeSuite ? {} : { filter: (bench: string) => filters.some((f) => bench.includes(f)) }),
+      onResult: (r) => {
+        console.log(JSON.stringify(r));
+        process.stderr.write(`  ${r.bench}: icekit ${human(r.icekit)}, ${r.peer} ${human(r.peerValue)}, ratio ${r.ratio}\n`);
+      },
+    };
+    process.stderr.write(`== ${suite.name}${quick ? " (quick)" : ""}\n`);
+    const started = performance.now();
+    try {
+      const results = await suite.run(quick, options);
+      if (!suite.filters) for (const r of results) options.onResult!(r);
+      all.push(...results);
+    } catch (e) {
+      failed = true;
+      process.stderr.write(`error: suite ${suite.name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    }
+    process.stderr.write(`== ${suite.name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    gc?.();
+  }
+
+  if (all.length === 0 && !failed) {
+    process.stderr.write(`no comparison matched ${filters.join(" ")}\n${USAGE}\n`);
+    return 1;
+  }
+  const target = all.filter((r) => r.bench === TARGET_BENCH);
+  if (target.length > 0) {
+    const met = target.every((r) => r.ratio >= TARGET_RATIO);
+    process.stderr.write(
+      `target ${TARGET_BENCH} >= ${TARGET_RATIO}x each peer: ${target.map((r) => `${r.peer} ${r.ratio}x`).join(", ")}: ${met ? "met" : "NOT met"} (this run; quote medians and ratios, never gate a test on them)\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
