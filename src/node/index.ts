@@ -12,4 +12,5 @@ export * from "./driver";
 export * from "./stun";
 export * from "./stun-server";
 export * from "./nat";
+export * from "./turn-client";
 export * from "./udp";

@@ -16,9 +16,10 @@ export interface Coturn {
 /**
  * Starts coturn as INTEROP.md says works: an empty config file (Debian's turns on syslog and
  * no-rfc5780), foreground, loopback only. With two IPs it does RFC 5780 (it answers on port and
- * port + 1 of each).
+ * port + 1 of each). With `authSecret` it takes TURN REST API credentials (`--use-auth-secret
+ * --static-auth-secret`) instead of the static `user:pass`.
  */
-export async function startCoturn(options: { ips?: string[]; extra?: string[]; allowTls?: boolean } = {}): Promise<Coturn> {
+export async function startCoturn(options: { ips?: string[]; extra?: string[]; allowTls?: boolean; authSecret?: string } = {}): Promise<Coturn> {
   const ips = options.ips ?? ["127.0.0.1"];
   const port = await freePort(ips[0], true);
   const dir = mkdtempSync(join(tmpdir(), "icekit-coturn-"));
@@ -28,7 +29,9 @@ export async function startCoturn(options: { ips?: string[]; extra?: string[]; a
     "-c", conf, "-n", "--log-file=stdout", "--simple-log", "--no-cli", ...(options.allowTls ? [] : ["--no-tls"]), "--no-dtls",
     ...ips.map((ip) => `--listening-ip=${ip}`),
     `--listening-port=${port}`, `--relay-ip=${ips[0]}`, "--min-port=49152", "--max-port=49300",
-    "--lt-cred-mech", "--user=user:pass", "--realm=example.org", "--fingerprint",
+    // The TURN REST API scheme replaces the static user (INTEROP.md).
+    ...(options.authSecret === undefined ? ["--lt-cred-mech", "--user=user:pass"] : ["--use-auth-secret", `--static-auth-secret=${options.authSecret}`]),
+    "--realm=example.org", "--fingerprint",
     "--allow-loopback-peers", `--userdb=${join(dir, "turndb")}`,
     ...(options.extra ?? []),
   ];
