@@ -484,6 +484,11 @@ export function workloads(): Workload[] {
   ];
 }
 
+/** The comparison names, in output order (bench/run.ts matches filters against them). */
+export function benchNames(): string[] {
+  return workloads().map((w) => w.bench);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checking, then timing.
 

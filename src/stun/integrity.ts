@@ -22,10 +22,10 @@ export type CheckResult = "valid" | "invalid" | "absent";
 const header = new Uint8Array(HEADER_LENGTH);
 const mac = new Uint8Array(32);
 
-/** Constant-time comparison of `a` with `b[0..a.length)`, so a forger learns nothing from timing. */
-function equalsPrefix(a: Uint8Array, b: Uint8Array): boolean {
+/** Constant-time comparison of `a[offset, offset+length)` with `b[0, length)`, in place, so a forger learns nothing from timing. */
+function equalsAt(a: Uint8Array, offset: number, b: Uint8Array, length: number): boolean {
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  for (let i = 0; i < length; i++) diff |= a[offset + i]! ^ b[i]!;
   return diff === 0;
 }
 
@@ -37,12 +37,12 @@ function check(msg: StunMessage, type: number, key: HmacKey): CheckResult {
   const length = msg.attributeLength(i);
   if (type === AttributeType.MessageIntegrity ? length !== 20 : length < 16 || length > 32 || length % 4 !== 0) return "invalid";
   // §14.5: the length field must point to the end of the integrity attribute.
-  header.set(raw.subarray(0, HEADER_LENGTH));
+  for (let k = 0; k < HEADER_LENGTH; k++) header[k] = raw[k]!;
   const adjusted = value + length - HEADER_LENGTH;
   header[2] = adjusted >>> 8;
   header[3] = adjusted;
   key.init().update(header).update(raw, HEADER_LENGTH, value - 4).digestInto(mac, 0);
-  return equalsPrefix(raw.subarray(value, value + length), mac) ? "valid" : "invalid";
+  return equalsAt(raw, value, mac, length) ? "valid" : "invalid";
 }
 
 /**

@@ -76,7 +76,7 @@ export class StunMessage {
   /** The class: 0 request, 1 indication, 2 success response, 3 error response. */
   readonly messageClass: MessageClass;
   /** The 96-bit transaction id, a view into {@link raw}. */
-  readonly transactionId: Uint8Array;
+  #transactionId: Uint8Array | undefined;
   /**
    * The attribute index: for attribute i, `[3i]` type, `[3i+1]` value offset in {@link raw},
    * `[3i+2]` value length. The type of an attribute RFC 8489 §14.5-§14.7 has the receiver ignore
@@ -90,8 +90,12 @@ export class StunMessage {
     this.type = readU16(raw, 0);
     this.method = methodOf(this.type);
     this.messageClass = classOf(this.type);
-    this.transactionId = raw.subarray(8, 20);
     this.#index = index;
+  }
+
+  /** The 96-bit transaction id, a view into {@link raw} (made on first use: most hot paths compare bytes instead). */
+  get transactionId(): Uint8Array {
+    return (this.#transactionId ??= this.raw.subarray(8, 20));
   }
 
   /** Number of attributes in the message, ignored ones included. */
