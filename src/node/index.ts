@@ -13,4 +13,5 @@ export * from "./stun";
 export * from "./stun-server";
 export * from "./nat";
 export * from "./turn-client";
+export * from "./turn-server";
 export * from "./udp";

@@ -95,7 +95,22 @@ export interface StunServerRequestContext {
   readonly user: string | undefined;
   /** True for an RFC 3489 request (no magic cookie; Binding only). */
   readonly classic: boolean;
+  /**
+   * Postpones the response, for a method whose answer waits on something outside the engine
+   * (a TURN server answers Allocate once the driver has bound the relay socket). Call it during
+   * `request()`, return `{ kind: "deferred" }`, and later call the function it returns, once,
+   * with the reply: the server then builds and queues the response as if `request()` had
+   * returned it (same signing, SOFTWARE and FINGERPRINT), and the caller drains `pollTransmit`.
+   * Set by `StunServer` for requests; absent for indications.
+   */
+  readonly defer?: () => StunDeferredReply;
 }
+
+/**
+ * Sends a postponed response (see {@link StunServerRequestContext.defer}). Calls after the
+ * first do nothing. A `"deferred"` reply is treated as `"drop"`.
+ */
+export type StunDeferredReply = (reply: StunServerReply) => void;
 
 /** What a {@link StunMethodHandler} answers a request with. */
 export type StunServerReply =
@@ -118,7 +133,9 @@ export type StunServerReply =
       readonly attributes?: readonly AttributeEntry[];
     }
   /** Send nothing (counted as `handler-drop`). */
-  | { readonly kind: "drop" };
+  | { readonly kind: "drop" }
+  /** The handler called `context.defer()` and will answer through it. */
+  | { readonly kind: "deferred" };
 
 /**
  * One STUN method's processing, for {@link StunServerOptions.methods}. The server does the

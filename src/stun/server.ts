@@ -60,6 +60,7 @@ import { StunServerAuthenticator } from "./server-auth";
 import type { StunAuthFailure, StunAuthOutcome } from "./server-auth";
 import { createBindingHandler } from "./server-binding";
 import type {
+  StunDeferredReply,
   StunMethodHandler,
   StunServerDropReason,
   StunServerEvent,
@@ -339,7 +340,7 @@ export class StunServer implements Engine<StunServerEvent> {
       out.signing = { keys: outcome.keys, sha256: outcome.sha256 };
     }
 
-    const ctx: StunServerRequestContext = { now, message: msg, received, user, classic };
+    const ctx: StunServerRequestContext = { now, message: msg, received, user, classic, defer: () => this.#defer(out, user) };
     // §6.3.1: after authentication, 420 listing each unknown comprehension-required type once.
     let unknown: number[];
     try {
@@ -368,6 +369,33 @@ export class StunServer implements Engine<StunServerEvent> {
       }
       return;
     }
+    if (reply.kind === "deferred") return;
+    this.#reply(out, reply, user);
+  }
+
+  /**
+   * A responder for a request answered later: the request's bytes are copied (the caller's
+   * buffer is only valid during `handleReceive`), everything else is kept as it was.
+   */
+  #defer(out: Outgoing, user: string | undefined): StunDeferredReply {
+    const r = out.received;
+    const raw = out.msg.raw.slice();
+    const saved: Outgoing = {
+      ...out,
+      received: { local: r.local, remote: r.remote, transport: r.transport, data: raw },
+      msg: decodeStunMessage(raw, 0, { allowMissingCookie: out.classic }),
+    };
+    let done = false;
+    return (reply) => {
+      if (done) return;
+      done = true;
+      this.#reply(saved, reply.kind === "deferred" ? { kind: "drop" } : reply, user);
+    };
+  }
+
+  /** Builds and queues the response a handler asked for. */
+  #reply(out: Outgoing, reply: Exclude<StunServerReply, { kind: "deferred" }>, user: string | undefined): void {
+    const { received, msg, classic } = out;
     if (reply.kind === "drop") {
       this.#stats.dropped["handler-drop"]++;
       return;

@@ -10,3 +10,6 @@ export * from "./client";
 export * from "./client-types";
 export * from "./tcp-allocation";
 export * from "./rest-credentials";
+export * from "./server";
+export * from "./peer-policy";
+export * from "./server-rest";
