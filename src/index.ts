@@ -15,3 +15,4 @@ export * from "./stun/index";
 export * from "./turn/index";
 export * from "./uri";
 export * from "./nat/index";
+export * from "./ice/index";

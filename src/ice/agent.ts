@@ -1,0 +1,927 @@
+/**
+ * The ICE agent (RFC 8445, with Trickle ICE, RFC 8838, and consent freshness, RFC 7675), full
+ * or lite, as a sans-IO engine.
+ *
+ * The agent owns no socket and reads no clock. The driver binds one UDP socket per local
+ * address, tells the agent about it ({@link IceAgent.addLocalSocket}: that socket is a base),
+ * feeds it datagrams and time, and sends what it asks, from the base it names
+ * (`Transmit.local`). Signaling (credentials, candidates, end-of-candidates) is the
+ * application's: candidates come out as `local-candidate` events and go in through
+ * {@link IceAgent.addRemoteCandidate}, at any time (Trickle ICE).
+ *
+ * ```ts
+ * const agent = new IceAgent({ role: "controlling", stunServers: [stun] });
+ * const socket = bindUdp("192.0.2.7", 0);                      // one per local address
+ * agent.addLocalSocket(now(), socket.local);
+ * signal({ ufrag: agent.localUfrag, pwd: agent.localPwd });
+ * agent.startGathering(now());
+ * function drive() {                                          // after every call into the agent
+ *   for (let t; (t = agent.pollTransmit()); ) socketFor(t.local).send(t.data, t.remote);
+ *   for (let e; (e = agent.pollEvent()); ) {
+ *     if (e.type === "local-candidate") signal({ candidate: e.line });
+ *     else if (e.type === "gathering" && e.state === "complete") signal({ endOfCandidates: true });
+ *     else if (e.type === "selected-pair") agent.send(now(), hello);
+ *     else if (e.type === "data") deliver(e.data);
+ *   }
+ *   clearTimeout(timer);
+ *   const at = agent.pollTimeout();
+ *   if (at !== undefined) timer = setTimeout(() => { agent.handleTimeout(now()); drive(); }, at - now());
+ * }
+ * socket.on("message", (data, from) => { agent.handleReceive(now(), { local: socket.local, remote: from, transport: "udp", data }); drive(); });
+ * onSignal((m) => {
+ *   if (m.ufrag) agent.setRemoteCredentials(m.ufrag, m.pwd);
+ *   if (m.candidate) agent.addRemoteCandidate(now(), m.candidate);
+ *   if (m.endOfCandidates) agent.endOfRemoteCandidates(now());
+ *   drive();
+ * });
+ * drive();
+ * ```
+ *
+ * Methods, sorted as quinn-proto sorts them: getters ({@link IceAgent.state},
+ * {@link IceAgent.role}, {@link IceAgent.localUfrag}, {@link IceAgent.selectedPair},
+ * {@link IceAgent.localCandidates}, {@link IceAgent.stats}); `handle*` (datagrams, time,
+ * transport errors); mutators (sockets, gathering, signaling, {@link IceAgent.send},
+ * {@link IceAgent.restart}, {@link IceAgent.close}); `poll*` (transmits, events, the timeout).
+ *
+ * What the agent does, section by section: candidates with RFC 8445 §5.1.2 priorities and RFC
+ * 8421 local preferences, §5.1.1.3 foundations and §5.1.3 redundancy elimination; one checklist
+ * (one data stream) with N components (§6.1.2), pruning and the pair limit; checks paced at Ta
+ * from the triggered-check queue first (§6.1.4); §7 checks and responses with role-conflict
+ * repair, peer-reflexive candidates both ways and the valid list; regular nomination by the
+ * controlling agent (§8.1.1), and aggressive nominations accepted by the controlled one; lite
+ * (§2.5, §8.2); keepalives (§11); consent freshness (RFC 7675); restarts (§9).
+ *
+ * @module
+ */
+import type { TransportAddress } from "../bytes/ip";
+import { sameTransportAddress, transportAddress } from "../bytes/ip";
+import { Queue, defaultRandom } from "../engine";
+import type { Engine, RandomSource, Received, Transmit, TransportProtocol } from "../engine";
+import { IcekitError } from "../errors";
+import { StunMessageBuilder } from "../stun/builder";
+import { MessageClass, Method } from "../stun/constants";
+import { shortTermCredential } from "../stun/credentials";
+import { classifyPacket, isStunMessage } from "../stun/demux";
+import { decodeStunMessage } from "../stun/message";
+import type { StunMessage } from "../stun/message";
+import type {
+  IceAgentCounters,
+  IceAgentEvent,
+  IceAgentOptions,
+  IceAgentStats,
+  IceConnectionState,
+  IceGatheringState,
+  IceRole,
+} from "./agent-types";
+import type { IceCandidate } from "./candidate";
+import { formatCandidate, parseCandidate } from "./candidate";
+import { encodeError, encodeSuccess } from "./checks";
+import type { ConsentConfig } from "./consent";
+import { MIN_CONSENT_INTERVAL, MIN_KEEPALIVE_INTERVAL } from "./consent";
+import { checkIceCredential, randomIceString, randomTiebreaker } from "./credentials";
+import { Foundations } from "./foundation";
+import { Gatherer } from "./gathering";
+import type { RelaySession } from "./gathering";
+import type { CandidatePair, LocalCandidate } from "./pair";
+import { hostCandidate, peerReflexiveCandidate, reflexiveCandidate, relayedCandidate } from "./local-candidates";
+import { dualStackRanks } from "./priority";
+import type { ResponderCredentials } from "./responder";
+import { verifyRequest } from "./responder";
+import { IceSession } from "./session";
+import type { SessionConfig, SessionContext } from "./session";
+
+export type {
+  IceAgentCounters,
+  IceAgentEvent,
+  IceAgentOptions,
+  IceAgentStats,
+  IceCandidatePairStats,
+  IceConnectionState,
+  IceGatheringState,
+  IceRole,
+  IceTurnServer,
+  PairState,
+} from "./agent-types";
+
+/** Peer-reflexive local candidates kept (each one came from an authenticated response). */
+const MAX_LOCAL_PRFLX = 64;
+
+/** Order in which the connection state normally advances; intermediate states are reported. */
+const PROGRESS: readonly IceConnectionState[] = ["new", "checking", "connected", "completed"];
+
+/** Options for {@link IceAgent.setRemoteCredentials}. */
+export interface RemoteCredentialsOptions {
+  /**
+   * The peer is a lite agent (`a=ice-lite`): RFC 8445 §6.1.1 "The full agent MUST take the
+   * controlling role", so a controlled full agent switches.
+   */
+  readonly lite?: boolean;
+}
+
+/** A sans-IO ICE agent; see the module comment. */
+export class IceAgent implements Engine<IceAgentEvent> {
+  readonly #config: SessionConfig;
+  readonly #random: RandomSource;
+  readonly #builder = new StunMessageBuilder();
+  readonly #transmits = new Queue<Transmit>();
+  readonly #events = new Queue<IceAgentEvent>();
+  readonly #foundations = new Foundations();
+  readonly #gatherer: Gatherer;
+  readonly #counters: IceAgentCounters = {
+    badRequests: 0,
+    unauthenticated: 0,
+    unknownAttributes: 0,
+    roleConflictsSent: 0,
+    roleSwitches: 0,
+    droppedFingerprint: 0,
+    droppedMalformed: 0,
+    unmatchedResponses: 0,
+    droppedResponseIntegrity: 0,
+    nonSymmetricResponses: 0,
+    droppedDataUnknownSource: 0,
+    droppedRemoteCandidates: 0,
+    droppedPairs: 0,
+    droppedEarlyChecks: 0,
+    indicationsReceived: 0,
+    keepalivesSent: 0,
+    dataSent: 0,
+    dataReceived: 0,
+  };
+  /** Sockets the driver added: host bases once gathering starts. */
+  readonly #sockets: { address: TransportAddress; component: number }[] = [];
+  /** Host bases, by component and address. */
+  readonly #hosts: LocalCandidate[] = [];
+  /** Local candidates signaled (host, srflx, relay) and peer-reflexive ones learned. */
+  readonly #locals: LocalCandidate[] = [];
+  /** Candidates found when they could no longer be signaled: the next restart signals them. */
+  readonly #unsignaled: LocalCandidate[] = [];
+  #prflxCount = 0;
+  readonly #ctx: SessionContext;
+  #role: IceRole;
+  #tiebreaker: bigint;
+  #session: IceSession;
+  /** The session before a restart, while its selected pairs still carry data (RFC 8445 §12.1). */
+  #previous: IceSession | undefined;
+  #state: IceConnectionState = "new";
+  #gathering: IceGatheringState = "new";
+  #nextTaAt = -Infinity;
+  #preferGathering = true;
+  #now = -Infinity;
+  #pairIds = 0;
+  #closed = false;
+  #completedOnce = false;
+
+  /**
+   * @param options - role, servers, timers; see {@link IceAgentOptions}
+   * @throws {@link IcekitError} `INVALID_ARGUMENT` for options out of range (each message says
+   *   what to pass instead)
+   */
+  constructor(options: IceAgentOptions) {
+    if (typeof options !== "object" || options === null) throw new IcekitError("INVALID_ARGUMENT", 'pass options: { role: "controlling" | "controlled", ... }');
+    if (options.role !== "controlling" && options.role !== "controlled") {
+      throw new IcekitError("INVALID_ARGUMENT", `role ${String(options.role)}: pass "controlling" or "controlled" (RFC 8445 §6.1.1)`);
+    }
+    const lite = options.lite === true;
+    if (lite && options.role === "controlling") {
+      throw new IcekitError("INVALID_ARGUMENT", 'a lite agent is controlled by its full peer (RFC 8445 §6.1.1); pass role: "controlled"');
+    }
+    const num = (v: number | undefined, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = true): number => {
+      if (v === undefined) return def;
+      if (typeof v !== "number" || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+        throw new IcekitError("INVALID_ARGUMENT", `${name} ${String(v)}: pass ${integer ? "an integer" : "a number"} from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""} (default ${def})`);
+      }
+      return v;
+    };
+    const ta = num(options.ta, "ta", 50, 5, 60_000, false);
+    const keepalive = num(options.keepaliveInterval, "keepaliveInterval", 15_000, MIN_KEEPALIVE_INTERVAL);
+    let consentInterval: number | false = 5000;
+    if (options.consentInterval === false) consentInterval = false;
+    else consentInterval = num(options.consentInterval, "consentInterval", 5000, MIN_CONSENT_INTERVAL);
+    const consent: ConsentConfig = {
+      interval: consentInterval,
+      timeout: num(options.consentTimeout, "consentTimeout", 30_000, 1),
+      disconnectedAfter: num(options.disconnectedTimeout, "disconnectedTimeout", 10_000, 1),
+      keepalive,
+    };
+    const stunServers = (options.stunServers ?? []).map((s, i) => checkedAddress(s, `stunServers[${i}]`));
+    const turnServers = (options.turnServers ?? []).map((t, i) => {
+      if (typeof t !== "object" || t === null) throw new IcekitError("INVALID_ARGUMENT", `turnServers[${i}]: pass { address, username, password, transport? }`);
+      if (t.transport !== undefined && t.transport !== "udp" && t.transport !== "tcp" && t.transport !== "tls") {
+        throw new IcekitError("INVALID_ARGUMENT", `turnServers[${i}].transport ${String(t.transport)}: pass "udp", "tcp" or "tls"`);
+      }
+      return { ...t, address: checkedAddress(t.address, `turnServers[${i}].address`) };
+    });
+    if (stunServers.length + turnServers.length > 31) {
+      throw new IcekitError("INVALID_ARGUMENT", "pass at most 31 STUN and TURN servers in all: each needs its own local preference (RFC 8445 §5.1.2.2)");
+    }
+    if (options.resolveMdns !== undefined && typeof options.resolveMdns !== "function") {
+      throw new IcekitError("INVALID_ARGUMENT", "resolveMdns: pass a function (name) => ip | undefined");
+    }
+    this.#config = {
+      components: num(options.components, "components", 1, 1, 256),
+      lite,
+      ta,
+      maxPairs: num(options.maxPairs, "maxPairs", 100, 1, 10_000),
+      maxRemoteCandidates: num(options.maxRemoteCandidates, "maxRemoteCandidates", 100, 1, 10_000),
+      nominationDelay: num(options.nominationDelay, "nominationDelay", 1000, 0),
+      rc: num(options.checkTransmissions, "checkTransmissions", 7, 1, 20),
+      consent,
+      software: options.software,
+      hmac: options.hmac,
+      resolveMdns: options.resolveMdns,
+    };
+    this.#random = options.random ?? defaultRandom;
+    if (options.tiebreaker !== undefined && (typeof options.tiebreaker !== "bigint" || options.tiebreaker < 0n || options.tiebreaker > 0xffffffffffffffffn)) {
+      throw new IcekitError("INVALID_ARGUMENT", "tiebreaker: pass a bigint from 0n to 2n**64n-1n (RFC 8445 §7.1.3)");
+    }
+    this.#tiebreaker = options.tiebreaker ?? randomTiebreaker(this.#random);
+    this.#role = options.role;
+    const ufrag = options.ufrag ?? randomIceString(this.#random, 8);
+    const pwd = options.pwd ?? randomIceString(this.#random, 24);
+    checkIceCredential(ufrag, "ufrag", 4);
+    checkIceCredential(pwd, "pwd", 22);
+    this.#gatherer = new Gatherer(
+      { stunServers, turnServers, ta, random: this.#random, software: options.software, hmac: options.hmac, keepalive },
+      {
+        onReflexive: (now, base, mapped, server, serverIndex) => this.#onReflexive(now, base, mapped, server, serverIndex),
+        onRelayed: (now, relay, relayed, mapped) => this.#onRelayed(now, relay, relayed, mapped),
+        onRelayData: (now, relay, peer, data) => this.#onRelayData(now, relay, peer, data),
+        onRelayLost: (_now, relay) => {
+          for (const c of relay.candidates) {
+            this.#session.onBaseLost(c);
+            this.#previous?.onBaseLost(c);
+          }
+        },
+      },
+    );
+    this.#ctx = this.#makeContext();
+    this.#session = this.#newSession(ufrag, pwd);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Getters
+
+  /** The local username fragment of the current session (signal it to the peer). */
+  get localUfrag(): string {
+    return this.#session.local.ufrag;
+  }
+
+  /** The local password of the current session (signal it to the peer). */
+  get localPwd(): string {
+    return this.#session.local.pwd;
+  }
+
+  /** The current role. */
+  get role(): IceRole {
+    return this.#role;
+  }
+
+  /** The 64-bit tiebreaker (it changes when a 487 makes the agent switch roles, §7.2.5.1). */
+  get tiebreaker(): bigint {
+    return this.#tiebreaker;
+  }
+
+  /** The connection state, as last reported by a `state` event. */
+  get state(): IceConnectionState {
+    return this.#state;
+  }
+
+  /** Gathering progress. */
+  get gatheringState(): IceGatheringState {
+    return this.#gathering;
+  }
+
+  /** True for a lite agent. */
+  get lite(): boolean {
+    return this.#config.lite;
+  }
+
+  /**
+   * The selected pair of `component` (RFC 8445 §8.1.1), or during a restart the previous
+   * session's, which still carries data (§12.1).
+   */
+  selectedPair(component = 1): { local: IceCandidate; remote: IceCandidate } | undefined {
+    const p = this.#session.selected(component) ?? this.#previous?.selected(component);
+    return p === undefined ? undefined : { local: p.local.candidate, remote: p.remote.candidate };
+  }
+
+  /** The local candidates signaled so far in this session (what a restart re-signals). */
+  localCandidates(): IceCandidate[] {
+    return this.#locals.filter((l) => l.candidate.type !== "prflx").map((l) => this.#withUfrag(l));
+  }
+
+  /** Counters, table sizes and per-pair statistics of the current session. */
+  stats(): IceAgentStats {
+    return {
+      ...this.#counters,
+      state: this.#state,
+      gatheringState: this.#gathering,
+      role: this.#role,
+      localCandidates: this.#locals.length,
+      remoteCandidates: this.#session.remoteCount,
+      pairs: this.#session.pairStats(),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Input
+
+  /**
+   * Hands in a datagram that arrived on one of the agent's sockets, or a framed message from a
+   * TURN server over TCP/TLS. STUN goes to the checks, the TURN and STUN clients; anything else
+   * (RFC 7983: DTLS, RTP, ...) from a remote candidate is reported as `data`.
+   *
+   * @returns false when the datagram is not the agent's (an unknown local address or transport)
+   */
+  handleReceive(now: number, received: Received): boolean {
+    this.#advance(now);
+    if (this.#gatherer.handleReceive(now, received)) {
+      this.#after(now);
+      return true;
+    }
+    if (this.#closed) return false;
+    if (received.transport !== "udp") return false;
+    // A socket becomes a base when its host candidate is signaled (startGathering).
+    const base = this.#hosts.find((h) => sameTransportAddress(h.address, received.local));
+    if (base === undefined) return false;
+    this.#onPacket(now, base, received.remote, received.data);
+    this.#after(now);
+    return true;
+  }
+
+  /** Runs whatever is due: checks at Ta, retransmissions, nominations, consent, keepalives, refreshes. */
+  handleTimeout(now: number): void {
+    this.#advance(now);
+    this.#gatherer.handleTimeout(now);
+    this.#gatherer.drain(now);
+    if (!this.#closed) {
+      this.#session.handleTimeout(now);
+      const prev = this.#previous;
+      if (prev !== undefined) {
+        prev.handleTimeout(now);
+        for (const [c, p] of prev.selectedPairs) if (p.consentLost) prev.release(c);
+        if (prev.selectedPairs.size === 0) this.#previous = undefined;
+      }
+    }
+    this.#after(now);
+  }
+
+  /**
+   * The driver reports a transport failure (a TCP connection to a TURN server closed, a hard
+   * ICMP error): the TURN and STUN clients act on it.
+   */
+  handleTransportError(now: number, remote: TransportAddress, transport: TransportProtocol, detail = "transport error"): void {
+    this.#advance(now);
+    this.#gatherer.handleTransportError(now, remote, transport, detail);
+    this.#after(now);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Mutators
+
+  /**
+   * The driver bound a UDP socket on `local` for `component`: it becomes a host candidate's base
+   * (RFC 8445 §5.1.1.1). Before {@link startGathering} the candidate waits (its local preference
+   * is set then, RFC 8421, across all sockets); after, it is signaled at once and server-reflexive
+   * and relayed gathering starts from it.
+   *
+   * @param local - the socket's address and port (not a wildcard)
+   * @param component - the component ID, 1 to `components` (default 1)
+   * @throws {@link IcekitError} `INVALID_ARGUMENT` for a bad address or component
+   */
+  addLocalSocket(now: number, local: TransportAddress, component = 1): void {
+    this.#advance(now);
+    if (this.#closed) throw new IcekitError("INVALID_STATE", "addLocalSocket on a closed agent");
+    const address = checkedAddress(local, "local");
+    if (address.port === 0) throw new IcekitError("INVALID_ARGUMENT", "local port 0: pass the port the socket is bound to");
+    if (address.address === "0.0.0.0" || address.address === "::") {
+      throw new IcekitError("INVALID_ARGUMENT", `local ${address.address}: pass the address the socket is bound to, not a wildcard (each address is a base, RFC 8445 §5.1.1.1)`);
+    }
+    if (!Number.isInteger(component) || component < 1 || component > this.#config.components) {
+      throw new IcekitError("INVALID_ARGUMENT", `component ${component}: pass 1 to ${this.#config.components} (the components option)`);
+    }
+    if (this.#sockets.some((s) => s.component === component && sameTransportAddress(s.address, address))) return;
+    this.#sockets.push({ address, component });
+    if (this.#gathering !== "new") {
+      const rank = this.#hosts.filter((h) => h.component === component).length;
+      this.#addHost(now, address, component, rank);
+    }
+    this.#after(now);
+  }
+
+  /**
+   * Starts gathering (RFC 8445 §5.1.1): host candidates for the sockets added so far, then a
+   * Binding request per STUN server and an Allocate per TURN server, one per Ta; each candidate
+   * is a `local-candidate` event, and `gathering: complete` ends it (signal end-of-candidates
+   * then). A lite agent gathers host candidates only (§5.2).
+   */
+  startGathering(now: number): void {
+    this.#advance(now);
+    if (this.#closed) throw new IcekitError("INVALID_STATE", "startGathering on a closed agent");
+    if (this.#gathering !== "new") return;
+    this.#setGathering("gathering");
+    for (let component = 1; component <= this.#config.components; component++) {
+      const sockets = this.#sockets.filter((s) => s.component === component);
+      const ranks = dualStackRanks(sockets.map((s) => s.address.family));
+      const order = sockets.map((s, i) => ({ s, rank: ranks[i]! })).sort((a, b) => a.rank - b.rank);
+      for (const { s, rank } of order) this.#addHost(now, s.address, component, rank);
+    }
+    this.#session.replayEarly(now);
+    this.#after(now);
+  }
+
+  /**
+   * The peer's username fragment and password (RFC 8445 §5.3). Checks that arrived before them
+   * are processed now (§7.3). New values while a session has others are the peer's ICE restart
+   * (§9): the session is replaced, its selected pair carrying data until the new one selects;
+   * call {@link restart} too, as JSEP answers a restart with new credentials.
+   *
+   * @throws {@link IcekitError} `INVALID_ARGUMENT` for values outside RFC 8839's ice-char grammar
+   */
+  setRemoteCredentials(ufrag: string, pwd: string, options: RemoteCredentialsOptions = {}): void {
+    checkIceCredential(ufrag, "ufrag", 1);
+    checkIceCredential(pwd, "pwd", 1);
+    if (this.#closed) return;
+    const now = this.#now === -Infinity ? 0 : this.#now;
+    if (options.lite === true && !this.#config.lite && this.#role === "controlled") this.#switchRole("controlling", false);
+    if (!this.#session.setRemoteCredentials(now, ufrag, pwd)) {
+      this.#replaceSession(this.#session.local.ufrag, this.#session.local.pwd);
+      this.#session.setRemoteCredentials(now, ufrag, pwd);
+    }
+    this.#after(now);
+  }
+
+  /**
+   * A remote candidate (Trickle ICE, RFC 8838 §11): an {@link IceCandidate} or its line, with or
+   * without `a=` and `candidate:`. Pairs form and checks start at once. Candidates after
+   * end-of-candidates, of another session (`ufrag`), TCP ones and FQDNs other than resolvable
+   * mDNS names are ignored and counted; so is any beyond `maxRemoteCandidates`.
+   *
+   * @throws {@link StunDecodeError} `BAD_TEXT` for a malformed line; {@link IcekitError} for a
+   *   malformed object
+   */
+  addRemoteCandidate(now: number, candidate: IceCandidate | string): void {
+    this.#advance(now);
+    const c = typeof candidate === "string" ? parseCandidate(candidate) : checkedCandidate(candidate);
+    if (this.#closed) return;
+    this.#session.addRemoteCandidate(now, c);
+    this.#after(now);
+  }
+
+  /** The peer has no more candidates for this session (RFC 8838 §14): ICE may now fail. */
+  endOfRemoteCandidates(now: number): void {
+    this.#advance(now);
+    if (this.#closed) return;
+    this.#session.endOfRemoteCandidates(now);
+    this.#after(now);
+  }
+
+  /**
+   * Sends application data on the component's selected pair (RFC 8445 §12.1), before selection on
+   * its best valid pair, during a restart on the previous session's selected pair: from the
+   * pair's base, through TURN (ChannelData once bound) for a relayed candidate.
+   *
+   * @param data - the payload; handed to the driver as is (do not modify it afterwards)
+   * @returns false when nothing was sent: no usable pair, consent lost, the agent closed
+   */
+  send(now: number, data: Uint8Array, component = 1): boolean {
+    this.#advance(now);
+    // §12.1: without a pair for every component (a failed checklist), no data at all.
+    if (this.#closed || this.#session.failed) return false;
+    let owner = this.#session;
+    let pair = owner.selected(component);
+    if (pair === undefined && this.#previous !== undefined) {
+      pair = this.#previous.selected(component);
+      if (pair !== undefined) owner = this.#previous;
+    }
+    // §12.1.1: a lite agent sends only on nominated pairs.
+    if (pair === undefined && !this.#config.lite) pair = owner.bestValid(component);
+    if (pair === undefined || pair.consentLost) return false;
+    const relay = pair.local.base.relay;
+    if (relay !== undefined && !relay.alive) return false;
+    owner.sendData(now, pair, data);
+    this.#counters.dataSent++;
+    this.#gatherer.drain(now);
+    return true;
+  }
+
+  /**
+   * ICE restart (RFC 8445 §9): new ufrag and password, a fresh session (remote candidates and
+   * credentials must be signaled again), the local candidates re-signaled as `local-candidate`
+   * events with the new ufrag, then `gathering: complete`. Data keeps flowing on the old selected
+   * pairs, under consent, until the new session selects (§12.1, RFC 7675 §5.1). The role stays.
+   *
+   * @returns the new credentials to signal
+   */
+  restart(now: number): { ufrag: string; pwd: string } {
+    this.#advance(now);
+    if (this.#closed) throw new IcekitError("INVALID_STATE", "restart on a closed agent: create a new one");
+    const ufrag = randomIceString(this.#random, 8);
+    const pwd = randomIceString(this.#random, 24);
+    this.#replaceSession(ufrag, pwd);
+    if (this.#gathering !== "new") {
+      this.#setGathering("gathering");
+      for (const l of this.#locals) if (l.candidate.type !== "prflx") this.#emitCandidate(l);
+      for (const l of this.#unsignaled.splice(0)) {
+        this.#signal(now, l);
+        if (l.candidate.type === "host" && !this.#config.lite) this.#gatherer.addBase(l);
+      }
+    }
+    this.#after(now);
+    return { ufrag, pwd };
+  }
+
+  /**
+   * Closes the agent: no more checks, data or events but the final `state: closed`; TURN
+   * allocations are deleted (RFC 8656 §8.1), so keep driving until `pollTimeout` is undefined.
+   */
+  close(now: number): void {
+    this.#advance(now);
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gatherer.close(now);
+    this.#session.retire();
+    this.#previous = undefined;
+    this.#after(now);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Output
+
+  /** Next datagram to send; `local` names the base (socket) to send it from. */
+  pollTransmit(): Transmit | undefined {
+    return this.#transmits.shift() ?? this.#gatherer.pollTransmit();
+  }
+
+  /** Next event. */
+  pollEvent(): IceAgentEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /** When to call {@link handleTimeout} next, or undefined when nothing is pending. */
+  pollTimeout(): number | undefined {
+    let t = this.#gatherer.pollTimeout() ?? Infinity;
+    if (!this.#closed) {
+      const now = this.#now;
+      if (this.#gatherer.hasPending || this.#session.wantsTick()) t = Math.min(t, Math.max(this.#nextTaAt, now));
+      t = Math.min(t, this.#session.pollTimeout(now) ?? Infinity, this.#previous?.pollTimeout(now) ?? Infinity);
+    }
+    return t === Infinity ? undefined : t;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  #makeContext(): SessionContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const agent = this;
+    return {
+      config: this.#config,
+      get role() {
+        return agent.#role;
+      },
+      get tiebreaker() {
+        return agent.#tiebreaker;
+      },
+      random: this.#random,
+      builder: this.#builder,
+      counters: this.#counters,
+      get gatheringComplete() {
+        return agent.#gathering === "complete";
+      },
+      localCandidates: this.#locals,
+      newPairId: () => ++this.#pairIds,
+      learnLocalPrflx: (_now, base, mapped, priority) => this.#learnLocalPrflx(base, mapped, priority),
+      sendFrom: (now, base, remote, data) => this.#sendFrom(now, base, remote, data),
+      switchRole: (_now, role) => this.#switchRole(role, true),
+      onSelected: (now, component, pair) => this.#onSelected(now, component, pair),
+      emit: (event) => this.#events.push(event),
+    };
+  }
+
+  #newSession(ufrag: string, pwd: string): IceSession {
+    return new IceSession(this.#ctx, { ufrag, pwd, keys: shortTermCredential(ufrag, pwd, this.#config.hmac) });
+  }
+
+  /** RFC 8445 §9: flush the session; the old one keeps its selected pairs while they carry data. */
+  #replaceSession(ufrag: string, pwd: string): void {
+    const old = this.#session;
+    old.retire();
+    if (old.selectedPairs.size > 0) {
+      const prev = this.#previous;
+      if (prev !== undefined) for (const c of [...prev.selectedPairs.keys()]) prev.release(c);
+      this.#previous = old;
+    }
+    this.#session = this.#newSession(ufrag, pwd);
+    this.#completedOnce = false;
+  }
+
+  #advance(now: number): void {
+    if (typeof now !== "number" || Number.isNaN(now)) throw new IcekitError("INVALID_ARGUMENT", `now ${String(now)}: pass milliseconds from a monotonic clock`);
+    if (now > this.#now) this.#now = now;
+  }
+
+  /** After every input: send checks that are due, finish gathering, report the state. */
+  #after(now: number): void {
+    if (!this.#closed) {
+      this.#pace(now);
+      this.#gatherer.drain(now);
+      if (this.#gathering === "gathering" && !this.#gatherer.busy) this.#setGathering("complete");
+      this.#session.evaluate(now);
+      this.#pace(now);
+    }
+    this.#updateState(now);
+  }
+
+  /** Ta (RFC 8445 §6.1.4.2, §5.1.1.2, §14.2): one new transaction per Ta, gathering and checks taking turns. */
+  #pace(now: number): void {
+    if (now < this.#nextTaAt) return;
+    const gather = this.#gatherer.hasPending;
+    const check = this.#session.wantsTick();
+    if (!gather && !check) return;
+    const useGather = gather && (this.#preferGathering || !check);
+    const sent = useGather ? this.#gatherer.startNext(now) : this.#session.tick(now);
+    this.#preferGathering = !useGather;
+    if (sent) this.#nextTaAt = now + this.#config.ta;
+  }
+
+  #setGathering(state: "gathering" | "complete"): void {
+    if (this.#gathering === state) return;
+    this.#gathering = state;
+    this.#events.push({ type: "gathering", state });
+  }
+
+  #withUfrag(l: LocalCandidate): IceCandidate {
+    return { ...l.candidate, ufrag: this.#session.local.ufrag };
+  }
+
+  #emitCandidate(l: LocalCandidate): void {
+    const candidate = this.#withUfrag(l);
+    this.#events.push({ type: "local-candidate", candidate, line: formatCandidate(candidate) });
+  }
+
+  /**
+   * True while new local candidates may be signaled in this session. RFC 8838 §13: "an agent
+   * MUST NOT convey any more candidates after it has conveyed an end-of-candidates indication"
+   * and "MUST NOT trickle any new candidates within an ICE session after nomination"; they wait
+   * for the next restart ("adding new candidates [...] is possible only through an ICE restart").
+   */
+  #maySignal(): boolean {
+    return this.#gathering === "gathering" && this.#session.selectedPairs.size === 0;
+  }
+
+  /** Adds a local candidate: redundancy (§5.1.3, RFC 8838 §9), signaling, pairing. */
+  #addLocal(now: number, l: LocalCandidate): boolean {
+    // "A candidate is redundant if and only if its transport address and base equal those of
+    // another candidate"; Trickle ICE drops the newcomer whatever its priority.
+    const same = (o: LocalCandidate) => o.base === l.base && sameTransportAddress(o.address, l.address) && o.component === l.component;
+    if (this.#locals.some(same) || this.#unsignaled.some(same)) return false;
+    if (!this.#maySignal()) {
+      this.#unsignaled.push(l);
+      return true;
+    }
+    this.#signal(now, l);
+    return true;
+  }
+
+  #signal(now: number, l: LocalCandidate): void {
+    this.#locals.push(l);
+    this.#emitCandidate(l);
+    this.#session.onLocalCandidate(now, l);
+  }
+
+  #addHost(now: number, address: TransportAddress, component: number, rank: number): void {
+    const host = hostCandidate(this.#foundations, address, component, rank);
+    this.#hosts.push(host);
+    this.#addLocal(now, host);
+    // A host that could not be signaled gathers when the restart signals it.
+    if (!this.#config.lite && this.#locals.includes(host)) this.#gatherer.addBase(host);
+  }
+
+  #onReflexive(now: number, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): void {
+    if (!this.#closed) this.#addLocal(now, reflexiveCandidate(this.#foundations, base, mapped, server, serverIndex));
+  }
+
+  #onRelayed(now: number, relay: RelaySession, relayed: readonly TransportAddress[], mapped: TransportAddress | undefined): void {
+    if (this.#closed) return;
+    for (const address of relayed) {
+      // §5.1.1.2: "If a relayed candidate is identical to a host candidate [...] MUST be discarded."
+      if (this.#hosts.some((h) => sameTransportAddress(h.address, address))) continue;
+      const local = relayedCandidate(this.#foundations, address, relay.base.component, relay.server.address, relay.serverIndex, mapped ?? relay.base.address, relay);
+      relay.candidates.push(local);
+      this.#addLocal(now, local);
+    }
+  }
+
+  #onRelayData(now: number, relay: RelaySession, peer: TransportAddress, data: Uint8Array): void {
+    if (this.#closed) return;
+    const base = relay.candidates.find((c) => c.address.family === peer.family);
+    if (base !== undefined) this.#onPacket(now, base, peer, data);
+  }
+
+  #learnLocalPrflx(base: LocalCandidate, mapped: TransportAddress, priority: number): LocalCandidate {
+    const local = peerReflexiveCandidate(this.#foundations, base, mapped, priority);
+    // §7.2.5.3.1: "added to the list of local candidates"; bounded, since each needs a NAT mapping.
+    if (this.#prflxCount < MAX_LOCAL_PRFLX) {
+      this.#prflxCount++;
+      this.#locals.push(local);
+    }
+    return local;
+  }
+
+  #sendFrom(now: number, base: LocalCandidate, remote: TransportAddress, data: Uint8Array): void {
+    if (base.relay !== undefined) base.relay.send(now, remote, data);
+    else this.#transmits.push({ local: base.address, remote, transport: "udp", data });
+  }
+
+  #switchRole(role: IceRole, newTiebreaker: boolean): void {
+    if (this.#role === role) return;
+    this.#role = role;
+    // §7.2.5.1: "The agent MUST change the tiebreaker value."
+    if (newTiebreaker) this.#tiebreaker = randomTiebreaker(this.#random);
+    this.#counters.roleSwitches++;
+    this.#session.onRoleChange();
+    this.#previous?.onRoleChange();
+    this.#events.push({ type: "role", role });
+  }
+
+  #onSelected(now: number, component: number, pair: CandidatePair): void {
+    const prev = this.#previous;
+    if (prev !== undefined) {
+      prev.release(component);
+      if (prev.selectedPairs.size === 0) this.#previous = undefined;
+    }
+    // RFC 8445 §12.1: "it is RECOMMENDED that an agent creates a channel" for a relayed pair.
+    const relay = pair.local.base.relay;
+    if (relay !== undefined && relay.alive) {
+      try {
+        (relay as RelaySession).turn.bindChannel(now, pair.remote.address);
+      } catch {
+        // No channel number left: Send indications keep working.
+      }
+    }
+  }
+
+  /** A datagram on a base (a host socket, or a relayed address through TURN). */
+  #onPacket(now: number, base: LocalCandidate, remote: TransportAddress, data: Uint8Array): void {
+    if (classifyPacket(data, 0, { fromTurnServer: false }) === "stun") {
+      if (!isStunMessage(data)) {
+        this.#counters.droppedMalformed++;
+        return;
+      }
+      let msg: StunMessage;
+      try {
+        msg = decodeStunMessage(data);
+      } catch {
+        this.#counters.droppedMalformed++;
+        return;
+      }
+      this.#onStun(now, base, remote, msg);
+      return;
+    }
+    const component = base.component;
+    const owner = this.#session.knowsRemote(component, remote) ? this.#session : this.#previous?.knowsRemote(component, remote) ? this.#previous : undefined;
+    if (owner === undefined) {
+      this.#counters.droppedDataUnknownSource++;
+      return;
+    }
+    const pair = owner.pairFor(base, remote);
+    if (pair !== undefined) {
+      pair.packetsReceived++;
+      pair.bytesReceived += data.length;
+      pair.lastReceivedAt = now;
+    }
+    this.#counters.dataReceived++;
+    this.#events.push({ type: "data", component, data, from: remote });
+  }
+
+  #onStun(now: number, base: LocalCandidate, remote: TransportAddress, msg: StunMessage): void {
+    switch (msg.messageClass) {
+      case MessageClass.Request:
+        if (msg.method === Method.Binding) this.#onRequest(now, base, remote, msg);
+        else this.#counters.droppedMalformed++;
+        return;
+      case MessageClass.Indication:
+        this.#counters.indicationsReceived++;
+        return;
+      default:
+        if (!this.#session.handleResponse(now, base, remote, msg) && !this.#previous?.handleResponse(now, base, remote, msg)) {
+          this.#counters.unmatchedResponses++;
+        }
+    }
+  }
+
+  /** RFC 8445 §7.3: answer a Binding request, repair role conflicts, then let the session act. */
+  #onRequest(now: number, base: LocalCandidate, source: TransportAddress, msg: StunMessage): void {
+    const sessions: IceSession[] = [this.#session];
+    if (this.#previous !== undefined) sessions.push(this.#previous);
+    const creds: ResponderCredentials[] = sessions.map((s) => ({ ufrag: s.local.ufrag, keys: s.local.keys }));
+    const v = verifyRequest(msg, creds);
+    const software = this.#config.software;
+    const c = this.#counters;
+    if (v.kind === "drop") {
+      if (v.reason === "fingerprint") c.droppedFingerprint++;
+      else c.droppedMalformed++;
+      return;
+    }
+    if (v.kind === "error") {
+      if (v.code === 400) c.badRequests++;
+      else if (v.code === 401) c.unauthenticated++;
+      else c.unknownAttributes++;
+      this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, v.code, v.reason, undefined, software, v.unknown));
+      return;
+    }
+    const session = sessions[v.session]!;
+    const key = session.local.keys.sha1;
+    // §7.3.1.1 (full agents).
+    if (!this.#config.lite && session === this.#session) {
+      const tb = this.#tiebreaker;
+      if (this.#role === "controlling" && v.controlling !== undefined) {
+        if (tb >= v.controlling) {
+          c.roleConflictsSent++;
+          this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, 487, "Role Conflict", key, software));
+          return;
+        }
+        this.#switchRole("controlled", false);
+      } else if (this.#role === "controlled" && v.controlled !== undefined) {
+        if (tb >= v.controlled) this.#switchRole("controlling", false);
+        else {
+          c.roleConflictsSent++;
+          this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, 487, "Role Conflict", key, software));
+          return;
+        }
+      }
+    }
+    // §7.3.1.2: the mapped address is the source as the agent saw it (for a relayed base, the
+    // peer address the TURN server reported).
+    const response = encodeSuccess(this.#builder, msg.transactionId, source, key, software);
+    const pair = session.pairFor(base, source);
+    if (pair !== undefined) {
+      pair.responsesSent++;
+      pair.lastSentAt = now;
+    }
+    this.#sendFrom(now, base, source, response);
+    if (session === this.#session) {
+      session.handleRequest(now, base, source, { remoteUfrag: v.remoteUfrag, priority: v.priority, useCandidate: v.useCandidate });
+    } else if (pair !== undefined) {
+      pair.requestsReceived++;
+      pair.lastReceivedAt = now;
+    }
+  }
+
+  #updateState(now: number): void {
+    const next = this.#computeState(now);
+    if (next === this.#state) return;
+    const from = PROGRESS.indexOf(this.#state);
+    const to = PROGRESS.indexOf(next);
+    // Report the steps a browser would (checking, connected) when several pass at once.
+    if (from >= 0 && to > from + 1) for (let i = Math.max(from + 1, 1); i < to; i++) this.#events.push({ type: "state", state: PROGRESS[i]! });
+    this.#state = next;
+    this.#events.push({ type: "state", state: next });
+    if (next === "completed" && !this.#completedOnce) {
+      this.#completedOnce = true;
+      // §5.1.1.4: server-reflexive bindings are kept alive "until ICE processing has completed".
+      this.#gatherer.stopBindingRefreshes();
+    }
+  }
+
+  #computeState(now: number): IceConnectionState {
+    if (this.#closed) return "closed";
+    const s = this.#session;
+    if (s.failed) return "failed";
+    const prev = this.#previous;
+    let allSelected = true;
+    let allValid = true;
+    let stale = false;
+    const consent = this.#config.consent;
+    for (let c = 1; c <= s.components; c++) {
+      const p = s.selected(c) ?? prev?.selected(c);
+      if (p === undefined) {
+        allSelected = false;
+        if (s.bestValid(c) === undefined) allValid = false;
+        continue;
+      }
+      if (p.consentLost) return "failed";
+      if (consent.interval !== false && !this.#config.lite && now - p.consentAt >= consent.disconnectedAfter) stale = true;
+    }
+    if (allSelected) return stale ? "disconnected" : "completed";
+    if (allValid) return "connected";
+    return s.started || prev !== undefined ? "checking" : "new";
+  }
+}
+
+function checkedAddress(a: TransportAddress, what: string): TransportAddress {
+  if (typeof a !== "object" || a === null) throw new IcekitError("INVALID_ARGUMENT", `${what}: pass a transport address { family, address, port }`);
+  return transportAddress(a.address, a.port);
+}
+
+/** Validates a candidate object from the application (a parsed line is valid by construction). */
+function checkedCandidate(c: IceCandidate): IceCandidate {
+  if (typeof c !== "object" || c === null) throw new IcekitError("INVALID_ARGUMENT", "addRemoteCandidate: pass an IceCandidate or a candidate line");
+  try {
+    // The grammar is the one authority: what formats and parses back is a candidate.
+    return parseCandidate(formatCandidate(c));
+  } catch (e) {
+    throw new IcekitError("INVALID_ARGUMENT", `addRemoteCandidate: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Building local candidates (RFC 8445 §5.1.1): type, base, priority (§5.1.2 with RFC 8421
+ * local preferences), foundation (§5.1.1.3) and the related address RFC 8839 §5.1 asks for.
+ *
+ * Local preferences: host bases are ranked by {@link dualStackRanks} and spaced
+ * {@link LOCAL_PREFERENCE_STEP} apart; a server-reflexive candidate takes its base's preference
+ * minus its server's index, so that candidates of one type and component stay unique (§5.1.2.1
+ * MUST) across several STUN servers; relayed candidates rank by TURN server (§5.1.2.2).
+ *
+ * @module
+ */
+import type { TransportAddress } from "../bytes/ip";
+import type { IceCandidate } from "./candidate";
+import type { Foundations } from "./foundation";
+import type { LocalCandidate, RelaySender } from "./pair";
+import { localKey } from "./pair";
+import { MAX_LOCAL_PREFERENCE, candidatePriority, localPreference } from "./priority";
+
+/** Makes a host or relayed candidate, whose base is itself. */
+function selfBased(fields: Omit<LocalCandidate, "base">): LocalCandidate {
+  const l = { ...fields } as { -readonly [K in keyof LocalCandidate]: LocalCandidate[K] };
+  l.base = l;
+  return l;
+}
+
+/**
+ * A host candidate on a socket (§5.1.1.1): its own base.
+ *
+ * @param rank - the socket's rank among the component's sockets (RFC 8421), 0 = best
+ */
+export function hostCandidate(foundations: Foundations, address: TransportAddress, component: number, rank: number): LocalCandidate {
+  const pref = localPreference(rank);
+  const candidate: IceCandidate = {
+    foundation: foundations.get("host", address.address, undefined, "udp"),
+    component,
+    transport: "udp",
+    priority: candidatePriority("host", pref, component),
+    address: address.address,
+    port: address.port,
+    type: "host",
+  };
+  return selfBased({ candidate, address, component, localPreference: pref, relay: undefined, key: localKey("host", address) });
+}
+
+/**
+ * A server-reflexive candidate (§5.1.1.2): its base is the host candidate the request left
+ * from; `raddr`/`rport` name that base (RFC 8839 §5.1).
+ *
+ * @param server - the STUN or TURN server's address (its IP is part of the foundation)
+ * @param serverIndex - the server's index among all configured servers
+ */
+export function reflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): LocalCandidate {
+  const pref = Math.max(0, base.localPreference - serverIndex);
+  const candidate: IceCandidate = {
+    foundation: foundations.get("srflx", base.address.address, server.address, "udp"),
+    component: base.component,
+    transport: "udp",
+    priority: candidatePriority("srflx", pref, base.component),
+    address: mapped.address,
+    port: mapped.port,
+    type: "srflx",
+    relatedAddress: base.address.address,
+    relatedPort: base.address.port,
+  };
+  return { candidate, address: mapped, base, component: base.component, localPreference: pref, relay: undefined, key: localKey("srflx", mapped, base) };
+}
+
+/**
+ * A relayed candidate (§5.1.1.2): its own base, at the TURN server; `raddr`/`rport` are the
+ * mapped address of the Allocate response (RFC 8839 §5.1).
+ *
+ * @param turnIndex - the TURN server's index among all configured servers
+ * @param related - the Allocate response's XOR-MAPPED-ADDRESS, or the host base without one
+ */
+export function relayedCandidate(
+  foundations: Foundations,
+  address: TransportAddress,
+  component: number,
+  server: TransportAddress,
+  turnIndex: number,
+  related: TransportAddress,
+  relay: RelaySender,
+): LocalCandidate {
+  // One allocation per server and family: unique per server, IPv6 first as RFC 8421 prefers.
+  const pref = Math.max(0, MAX_LOCAL_PREFERENCE - 2 * turnIndex - (address.family === "IPv6" ? 0 : 1));
+  const candidate: IceCandidate = {
+    foundation: foundations.get("relay", address.address, server.address, "udp"),
+    component,
+    transport: "udp",
+    priority: candidatePriority("relay", pref, component),
+    address: address.address,
+    port: address.port,
+    type: "relay",
+    relatedAddress: related.address,
+    relatedPort: related.port,
+  };
+  return selfBased({ candidate, address, component, localPreference: pref, relay, key: localKey("relay", address) });
+}
+
+/**
+ * A peer-reflexive local candidate learned from a check's response (§7.2.5.3.1): "The base is
+ * the local candidate of the candidate pair from which the Binding request was sent. The priority
+ * is the value of the PRIORITY attribute in the Binding request."
+ */
+export function peerReflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, priority: number): LocalCandidate {
+  const candidate: IceCandidate = {
+    foundation: foundations.get("prflx", base.address.address, undefined, "udp"),
+    component: base.component,
+    transport: "udp",
+    priority,
+    address: mapped.address,
+    port: mapped.port,
+    type: "prflx",
+    relatedAddress: base.address.address,
+    relatedPort: base.address.port,
+  };
+  return { candidate, address: mapped, base, component: base.component, localPreference: base.localPreference, relay: undefined, key: localKey("prflx", mapped, base) };
+}
