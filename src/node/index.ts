@@ -14,4 +14,6 @@ export * from "./stun-server";
 export * from "./nat";
 export * from "./turn-client";
 export * from "./turn-server";
+export * from "./ice";
+export * from "./ice-mux";
 export * from "./udp";

@@ -1,0 +1,354 @@
+/**
+ * An ICE agent on real sockets: the pure {@link IceAgent} run by a {@link NodeDriver}, with one
+ * UDP socket bound per local host address and STUN/TURN server URIs resolved through DNS.
+ *
+ * The agent itself never touches the network or the clock; this module only chooses the local
+ * addresses (RFC 8445 §5.1.1.1: every interface, or the ones you name), binds a socket on each,
+ * hands their addresses to the agent as bases (`addLocalSocket`), and runs the drive loop of
+ * `src/engine.ts`. Every call you make is stamped with the monotonic clock and followed by a
+ * `pump()`, so transmits leave and events arrive before the call returns.
+ *
+ * @example
+ * ```ts
+ * import { createIceAgent } from "icekit/node";
+ * const a = await createIceAgent({
+ *   role: "controlling",
+ *   stunServers: ["stun:stun.example.org"],
+ *   onEvent: (e) => {
+ *     if (e.type === "local-candidate") signal({ candidate: e.line });
+ *     if (e.type === "gathering" && e.state === "complete") signal({ endOfCandidates: true });
+ *     if (e.type === "data") console.log(new TextDecoder().decode(e.data));
+ *   },
+ * });
+ * signal({ ufrag: a.localUfrag, pwd: a.localPwd });
+ * a.startGathering();
+ * onSignal((m) => {
+ *   if (m.ufrag) a.setRemoteCredentials(m.ufrag, m.pwd);
+ *   if (m.candidate) a.addRemoteCandidate(m.candidate);
+ *   if (m.endOfCandidates) a.endOfRemoteCandidates();
+ * });
+ * const { local, remote } = await a.selected();
+ * a.send(new TextEncoder().encode("hello"));
+ * ```
+ *
+ * @module
+ */
+import os from "node:os";
+import type dgram from "node:dgram";
+import type tls from "node:tls";
+import type { TransportAddress } from "../bytes/ip";
+import { canonicalIp, formatTransportAddress, ipFamily } from "../bytes/ip";
+import { IcekitError } from "../errors";
+import { IceAgent } from "../ice/agent";
+import type { IceAgentEvent, IceAgentOptions, IceConnectionState, IceTurnServer } from "../ice/agent";
+import type { IceCandidate } from "../ice/candidate";
+import { parseServer, resolveServer } from "./dns";
+import { NodeDriver } from "./driver";
+import { monotonicNow } from "./clock";
+import { bindUdp } from "./udp";
+
+/** Which local addresses to gather host candidates on when none are named. */
+export interface HostAddressFilter {
+  /** Address families to use; default both. */
+  readonly family?: "IPv4" | "IPv6" | "both";
+  /** Interface names to use (`["eth0"]`), or a predicate; default every interface. */
+  readonly interfaces?: readonly string[] | ((name: string) => boolean);
+  /** Include loopback addresses (127.0.0.1, ::1); default false (RFC 8445 §5.1.1.1). */
+  readonly loopback?: boolean;
+  /**
+   * Include IPv6 link-local addresses (fe80::/10); default false: they need a scope id that
+   * candidates cannot carry (RFC 8445 §5.1.1.1).
+   */
+  readonly linkLocal?: boolean;
+}
+
+/**
+ * The local IP addresses ICE gathers host candidates on: those of every interface that is up
+ * (Node lists no others), filtered as asked. Loopback and IPv6 link-local addresses are left
+ * out unless asked for (RFC 8445 §5.1.1.1 says loopback addresses MUST NOT be included, and
+ * link-local ones only when they are known to be useful).
+ *
+ * @param filter - families, interface names, loopback and link-local
+ * @returns canonical IP address strings, IPv4 before IPv6, without duplicates
+ */
+export function localHostAddresses(filter: HostAddressFilter = {}): string[] {
+  const family = filter.family ?? "both";
+  const wanted =
+    filter.interfaces === undefined
+      ? () => true
+      : typeof filter.interfaces === "function"
+        ? filter.interfaces
+        : ((names: readonly string[]) => (n: string) => names.includes(n))(filter.interfaces);
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const [name, infos] of Object.entries(os.networkInterfaces())) {
+    if (!wanted(name) || infos === undefined) continue;
+    for (const info of infos) {
+      if (info.internal && filter.loopback !== true) continue;
+      const fam = info.family === "IPv4" || (info.family as unknown) === 4 ? "IPv4" : "IPv6";
+      if (family !== "both" && fam !== family) continue;
+      if (fam === "IPv6") {
+        if (info.scopeid !== undefined && info.scopeid !== 0 && filter.linkLocal !== true) continue;
+        if (/^fe[89ab]/i.test(info.address) && filter.linkLocal !== true) continue;
+      }
+      const address = canonicalIp(info.address.split("%")[0]!);
+      (fam === "IPv4" ? v4 : v6).push(address);
+    }
+  }
+  return [...new Set([...v4, ...v6])];
+}
+
+/** A TURN server to allocate a relayed candidate on. */
+export interface TurnServerOption {
+  /** `turn:host[:port][?transport=udp|tcp]`, `turns:host[:port]`, or `host:port` (UDP). */
+  readonly url: string;
+  /** Long-term credential username. */
+  readonly username: string;
+  /** Long-term credential password. */
+  readonly password: string;
+}
+
+/** Options for {@link createIceAgent}. */
+export interface NodeIceAgentOptions extends HostAddressFilter {
+  /** The initial role (RFC 8445 §6.1.1): the offerer, or the full agent facing a lite one, controls. */
+  readonly role: "controlling" | "controlled";
+  /**
+   * The local IP addresses to gather host candidates on, exactly; default
+   * {@link localHostAddresses} with the filter in these options. Pass `["127.0.0.1"]` to keep
+   * a test on loopback.
+   */
+  readonly hosts?: readonly string[];
+  /** UDP port to bind on every host address; default 0 (any free port). */
+  readonly port?: number;
+  /** STUN servers for server-reflexive candidates: `stun:host[:port]` or `host:port`. */
+  readonly stunServers?: readonly string[];
+  /** TURN servers for relayed candidates. */
+  readonly turnServers?: readonly TurnServerOption[];
+  /** Run as an ICE lite agent (RFC 8445 §2.5): host candidates only, answers checks, never starts them. */
+  readonly lite?: boolean;
+  /** Extra knobs for the pure agent (ufrag, pwd, random source, timers...), passed through. */
+  readonly agent?: Partial<Omit<IceAgentOptions, "role" | "lite" | "stunServers" | "turnServers">>;
+  /** Called with every agent event, synchronously, in order. */
+  readonly onEvent?: (event: IceAgentEvent) => void;
+  /** TLS options for `turns:` servers. */
+  readonly tls?: tls.ConnectionOptions;
+  /** Cancels the set-up (DNS, binding). */
+  readonly signal?: AbortSignal;
+}
+
+/** The pair an agent selected for a component. */
+export interface SelectedPair {
+  readonly component: number;
+  readonly local: IceCandidate;
+  readonly remote: IceCandidate;
+}
+
+/**
+ * An {@link IceAgent} on real sockets. Every method stamps the call with the monotonic clock and
+ * drains the agent before it returns. Create one with {@link createIceAgent}.
+ */
+export class NodeIceAgent {
+  /** The pure agent, for what this wrapper does not expose. Call {@link pump} after driving it directly. */
+  readonly agent: IceAgent;
+  /** The driver that owns the sockets and the timer. */
+  readonly driver: NodeDriver<IceAgentEvent>;
+  /** The bound host sockets' addresses, one per host address. */
+  readonly sockets: readonly TransportAddress[];
+  readonly #waiters: { resolve: (p: SelectedPair) => void; reject: (e: Error) => void; component: number }[] = [];
+  readonly #selected = new Map<number, SelectedPair>();
+  #state: IceConnectionState = "new";
+  #closed = false;
+
+  /** @internal Use {@link createIceAgent}. */
+  constructor(agent: IceAgent, driver: NodeDriver<IceAgentEvent>, sockets: readonly TransportAddress[]) {
+    this.agent = agent;
+    this.driver = driver;
+    this.sockets = sockets;
+  }
+
+  /** The local username fragment to signal to the peer. */
+  get localUfrag(): string {
+    return this.agent.localUfrag;
+  }
+
+  /** The local password to signal to the peer. */
+  get localPwd(): string {
+    return this.agent.localPwd;
+  }
+
+  /** The connection state, as of the last event. */
+  get state(): IceConnectionState {
+    return this.#state;
+  }
+
+  /**
+   * Starts gathering (RFC 8445 §5.1.1): host candidates at once, then server-reflexive and
+   * relayed ones as the servers answer, each as a `local-candidate` event, then a `gathering`
+   * event with state `complete`. Signal {@link localUfrag} and {@link localPwd} first.
+   */
+  startGathering(): void {
+    this.agent.startGathering(monotonicNow());
+    this.pump();
+  }
+
+  /** Sets the peer's ufrag and password (from signaling). */
+  setRemoteCredentials(ufrag: string, pwd: string): void {
+    this.agent.setRemoteCredentials(ufrag, pwd);
+    this.pump();
+  }
+
+  /**
+   * Adds a remote candidate (Trickle ICE, RFC 8838): an {@link IceCandidate}, or its SDP
+   * attribute with or without `a=` and `candidate:`.
+   *
+   * @throws when a candidate line is malformed (the agent's parser says where)
+   */
+  addRemoteCandidate(candidate: IceCandidate | string): void {
+    this.agent.addRemoteCandidate(monotonicNow(), candidate);
+    this.pump();
+  }
+
+  /** Tells the agent the peer has no more candidates (RFC 8838 §8.2). */
+  endOfRemoteCandidates(): void {
+    this.agent.endOfRemoteCandidates(monotonicNow());
+    this.pump();
+  }
+
+  /**
+   * Sends application data on the component's selected pair.
+   *
+   * @returns false when no pair is selected yet (nothing was sent)
+   */
+  send(data: Uint8Array, component = 1): boolean {
+    const sent = this.agent.send(monotonicNow(), data, component);
+    this.pump();
+    return sent;
+  }
+
+  /** Restarts ICE (RFC 8445 §9): new credentials; signal them and the candidates again. */
+  restart(): void {
+    this.agent.restart(monotonicNow());
+    this.pump();
+  }
+
+  /** The selected pair of a component, once there is one. */
+  selectedPair(component = 1): SelectedPair | undefined {
+    return this.#selected.get(component);
+  }
+
+  /**
+   * Resolves with the component's selected pair (at once if there is one); rejects when the
+   * agent fails or closes first.
+   */
+  selected(component = 1): Promise<SelectedPair> {
+    const now = this.#selected.get(component);
+    if (now !== undefined) return Promise.resolve(now);
+    if (this.#state === "failed" || this.#state === "closed") return Promise.reject(new Error(`ICE ${this.#state}`));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject, component }));
+  }
+
+  /** Drains the agent: call after driving {@link agent} directly. */
+  pump(): void {
+    if (!this.#closed) this.driver.pump();
+  }
+
+  /** Closes the agent (it tells nobody: ICE has no goodbye) and every socket. */
+  close(): void {
+    if (this.#closed) return;
+    this.agent.close(monotonicNow());
+    this.driver.pump();
+    this.#closed = true;
+    this.driver.close();
+    this.#fail("closed");
+  }
+
+  /** @internal The driver's event hook: tracks state and selected pairs before the user sees the event. */
+  observe(e: IceAgentEvent): void {
+    if (e.type === "state") {
+      this.#state = e.state;
+      if (e.state === "failed" || e.state === "closed") this.#fail(e.state);
+    } else if (e.type === "selected-pair") {
+      const pair: SelectedPair = { component: e.component, local: e.local, remote: e.remote };
+      this.#selected.set(e.component, pair);
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        const w = this.#waiters[i]!;
+        if (w.component !== e.component) continue;
+        this.#waiters.splice(i, 1);
+        w.resolve(pair);
+      }
+    }
+  }
+
+  #fail(state: string): void {
+    const waiters = this.#waiters.splice(0);
+    for (const w of waiters) w.reject(new Error(`ICE ${state}`));
+  }
+}
+
+/**
+ * Resolves a STUN or TURN server URI to the first address of a family we have a socket for.
+ */
+async function resolveFor(uri: string, scheme: "stun" | "turn", families: ReadonlySet<string>, signal?: AbortSignal): Promise<{ address: TransportAddress; transport: "udp" | "tcp" | "tls" }> {
+  const parsed = parseServer(uri, scheme);
+  const resolved = await resolveServer(parsed, signal ? { signal } : {});
+  const address = resolved.addresses.find((a) => families.has(a.family));
+  if (address === undefined) {
+    throw new IcekitError("INVALID_ARGUMENT", `${uri} resolves only to ${resolved.addresses.map(formatTransportAddress).join(", ")}; no local ${[...families].join("/") || "IP"} address to reach it from`);
+  }
+  return { address, transport: parsed.transport };
+}
+
+/**
+ * Creates an ICE agent on real sockets: resolves the servers, binds one UDP socket per host
+ * address and hands them to the agent. Signal `localUfrag`/`localPwd` to the peer, then call
+ * {@link NodeIceAgent.startGathering}; candidates and every other event go to `options.onEvent`.
+ *
+ * @throws {@link IcekitError} when an address cannot be bound, a server does not resolve, or
+ *   there is no host address at all
+ */
+export async function createIceAgent(options: NodeIceAgentOptions): Promise<NodeIceAgent> {
+  const hosts = options.hosts !== undefined ? options.hosts.map((h) => h.trim()) : localHostAddresses(options);
+  for (const h of hosts) {
+    if (ipFamily(h) === undefined) throw new IcekitError("INVALID_ARGUMENT", `host address '${h}' is not an IP address; pass e.g. 127.0.0.1 or ::1`);
+  }
+  if (hosts.length === 0) {
+    throw new IcekitError("INVALID_ARGUMENT", "no usable local address: no interface is up (pass hosts: ['127.0.0.1'] to use loopback)");
+  }
+  const families = new Set(hosts.map((h) => ipFamily(h)!));
+  const stunServers: TransportAddress[] = [];
+  for (const s of options.stunServers ?? []) stunServers.push((await resolveFor(s, "stun", families, options.signal)).address);
+  const turnServers: IceTurnServer[] = [];
+  for (const t of options.turnServers ?? []) {
+    const r = await resolveFor(t.url, "turn", families, options.signal);
+    turnServers.push({ address: r.address, transport: r.transport, username: t.username, password: t.password });
+  }
+  const agentOptions = {
+    ...options.agent,
+    role: options.role,
+    ...(options.lite !== undefined ? { lite: options.lite } : {}),
+    ...(stunServers.length > 0 ? { stunServers } : {}),
+    ...(turnServers.length > 0 ? { turnServers } : {}),
+  } satisfies IceAgentOptions;
+  const agent = new IceAgent(agentOptions);
+  const sockets: dgram.Socket[] = [];
+  try {
+    for (const h of hosts) sockets.push(await bindUdp(h, options.port ?? 0, options.signal));
+  } catch (e) {
+    for (const s of sockets) s.close();
+    throw e;
+  }
+  let wrapper: NodeIceAgent | undefined;
+  const driver = new NodeDriver<IceAgentEvent>(agent, {
+    ...(options.tls ? { tls: options.tls } : {}),
+    onEvent: (e) => {
+      wrapper?.observe(e);
+      options.onEvent?.(e);
+    },
+  });
+  const locals = sockets.map((s) => driver.addUdpSocket(s));
+  wrapper = new NodeIceAgent(agent, driver, locals);
+  const now = monotonicNow();
+  for (const l of locals) agent.addLocalSocket(now, l);
+  driver.pump();
+  return wrapper;
+}
