@@ -9,6 +9,9 @@ import { demoCommand } from "./demo";
 import { stunCommand } from "./stun";
 import { natCommand } from "./nat";
 import { stunServerCommand } from "./stun-server";
+import { iceCommand } from "./ice";
+import { turnCommand } from "./turn";
+import { turnServerCommand } from "./turn-server";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -23,7 +26,15 @@ commands:
   nat <server>                RFC 5780 NAT behaviour: mapping, filtering, classic NAT type
          [--local HOST[:PORT]] [--hairpin]
   stun-server                 a STUN server (RFC 5780 with --alt) until Ctrl-C
-         [--listen HOST:PORT] [--alt HOST:PORT] [--software TEXT] [--quiet]`;
+         [--listen HOST:PORT] [--alt HOST:PORT] [--software TEXT] [--quiet]
+  turn <server>               allocate a TURN relayed address; --peer echoes a datagram through it
+         (--user U --pass P | --secret S) [--transport udp|tcp|tls] [--peer HOST:PORT]
+  turn-server                 a TURN server until Ctrl-C (internal peers refused unless allowed)
+         --realm R (--user U:P ... | --secret S) [--listen HOST:PORT] [--relay-ip IP]
+         [--ports LO-HI] [--allow-peer CIDR ...] [--legacy-channels] [--quiet]
+  ice (--controlling | --controlled)   one ICE agent, signaled by JSON lines on stdin/stdout
+         [--stun HOST:PORT] [--turn HOST:PORT --turn-user U --turn-pass P]
+         [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...]`;
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -41,6 +52,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await natCommand(rest, io);
       case "stun-server":
         return await stunServerCommand(rest, io);
+      case "ice":
+        return await iceCommand(rest, io);
+      case "turn":
+        return await turnCommand(rest, io);
+      case "turn-server":
+        return await turnServerCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -16,7 +16,8 @@ const USAGE = "usage: icekit stun-server [--listen HOST:PORT] [--alt HOST:PORT] 
 /** Resolves when the process is asked to stop. Tests pass their own. */
 export type StopSignal = () => Promise<void>;
 
-const processStop: StopSignal = () =>
+/** Resolves on the process's first SIGINT or SIGTERM. */
+export const processStop: StopSignal = () =>
   new Promise((resolve) => {
     const done = () => {
       process.off("SIGINT", done);
