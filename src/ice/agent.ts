@@ -54,8 +54,8 @@
  * @module
  */
 import type { TransportAddress } from "../bytes/ip";
-import { sameTransportAddress, transportAddress } from "../bytes/ip";
-import { Queue, defaultRandom } from "../engine";
+import { sameTransportAddress } from "../bytes/ip";
+import { Queue } from "../engine";
 import type { Engine, RandomSource, Received, Transmit, TransportProtocol } from "../engine";
 import { IcekitError } from "../errors";
 import { StunMessageBuilder } from "../stun/builder";
@@ -76,8 +76,7 @@ import type {
 import type { IceCandidate } from "./candidate";
 import { formatCandidate, parseCandidate } from "./candidate";
 import { encodeError, encodeSuccess } from "./checks";
-import type { ConsentConfig } from "./consent";
-import { MIN_CONSENT_INTERVAL, MIN_KEEPALIVE_INTERVAL } from "./consent";
+import { checkedAddress, resolveOptions } from "./agent-options";
 import { checkIceCredential, randomIceString, randomTiebreaker } from "./credentials";
 import { Foundations } from "./foundation";
 import { Gatherer } from "./gathering";
@@ -86,7 +85,7 @@ import type { CandidatePair, LocalCandidate } from "./pair";
 import { hostCandidate, peerReflexiveCandidate, reflexiveCandidate, relayedCandidate } from "./local-candidates";
 import { dualStackRanks } from "./priority";
 import type { ResponderCredentials } from "./responder";
-import { verifyRequest } from "./responder";
+import { resolveRoleConflict, verifyRequest } from "./responder";
 import { IceSession } from "./session";
 import type { SessionConfig, SessionContext } from "./session";
 
@@ -177,71 +176,14 @@ export class IceAgent implements Engine<IceAgentEvent> {
    *   what to pass instead)
    */
   constructor(options: IceAgentOptions) {
-    if (typeof options !== "object" || options === null) throw new IcekitError("INVALID_ARGUMENT", 'pass options: { role: "controlling" | "controlled", ... }');
-    if (options.role !== "controlling" && options.role !== "controlled") {
-      throw new IcekitError("INVALID_ARGUMENT", `role ${String(options.role)}: pass "controlling" or "controlled" (RFC 8445 §6.1.1)`);
-    }
-    const lite = options.lite === true;
-    if (lite && options.role === "controlling") {
-      throw new IcekitError("INVALID_ARGUMENT", 'a lite agent is controlled by its full peer (RFC 8445 §6.1.1); pass role: "controlled"');
-    }
-    const num = (v: number | undefined, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = true): number => {
-      if (v === undefined) return def;
-      if (typeof v !== "number" || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-        throw new IcekitError("INVALID_ARGUMENT", `${name} ${String(v)}: pass ${integer ? "an integer" : "a number"} from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""} (default ${def})`);
-      }
-      return v;
-    };
-    const ta = num(options.ta, "ta", 50, 5, 60_000, false);
-    const keepalive = num(options.keepaliveInterval, "keepaliveInterval", 15_000, MIN_KEEPALIVE_INTERVAL);
-    let consentInterval: number | false = 5000;
-    if (options.consentInterval === false) consentInterval = false;
-    else consentInterval = num(options.consentInterval, "consentInterval", 5000, MIN_CONSENT_INTERVAL);
-    const consent: ConsentConfig = {
-      interval: consentInterval,
-      timeout: num(options.consentTimeout, "consentTimeout", 30_000, 1),
-      disconnectedAfter: num(options.disconnectedTimeout, "disconnectedTimeout", 10_000, 1),
-      keepalive,
-    };
-    const stunServers = (options.stunServers ?? []).map((s, i) => checkedAddress(s, `stunServers[${i}]`));
-    const turnServers = (options.turnServers ?? []).map((t, i) => {
-      if (typeof t !== "object" || t === null) throw new IcekitError("INVALID_ARGUMENT", `turnServers[${i}]: pass { address, username, password, transport? }`);
-      if (t.transport !== undefined && t.transport !== "udp" && t.transport !== "tcp" && t.transport !== "tls") {
-        throw new IcekitError("INVALID_ARGUMENT", `turnServers[${i}].transport ${String(t.transport)}: pass "udp", "tcp" or "tls"`);
-      }
-      return { ...t, address: checkedAddress(t.address, `turnServers[${i}].address`) };
-    });
-    if (stunServers.length + turnServers.length > 31) {
-      throw new IcekitError("INVALID_ARGUMENT", "pass at most 31 STUN and TURN servers in all: each needs its own local preference (RFC 8445 §5.1.2.2)");
-    }
-    if (options.resolveMdns !== undefined && typeof options.resolveMdns !== "function") {
-      throw new IcekitError("INVALID_ARGUMENT", "resolveMdns: pass a function (name) => ip | undefined");
-    }
-    this.#config = {
-      components: num(options.components, "components", 1, 1, 256),
-      lite,
-      ta,
-      maxPairs: num(options.maxPairs, "maxPairs", 100, 1, 10_000),
-      maxRemoteCandidates: num(options.maxRemoteCandidates, "maxRemoteCandidates", 100, 1, 10_000),
-      nominationDelay: num(options.nominationDelay, "nominationDelay", 1000, 0),
-      rc: num(options.checkTransmissions, "checkTransmissions", 7, 1, 20),
-      consent,
-      software: options.software,
-      hmac: options.hmac,
-      resolveMdns: options.resolveMdns,
-    };
-    this.#random = options.random ?? defaultRandom;
-    if (options.tiebreaker !== undefined && (typeof options.tiebreaker !== "bigint" || options.tiebreaker < 0n || options.tiebreaker > 0xffffffffffffffffn)) {
-      throw new IcekitError("INVALID_ARGUMENT", "tiebreaker: pass a bigint from 0n to 2n**64n-1n (RFC 8445 §7.1.3)");
-    }
-    this.#tiebreaker = options.tiebreaker ?? randomTiebreaker(this.#random);
-    this.#role = options.role;
-    const ufrag = options.ufrag ?? randomIceString(this.#random, 8);
-    const pwd = options.pwd ?? randomIceString(this.#random, 24);
-    checkIceCredential(ufrag, "ufrag", 4);
-    checkIceCredential(pwd, "pwd", 22);
+    const o = resolveOptions(options);
+    this.#config = o.config;
+    this.#random = o.random;
+    this.#tiebreaker = o.tiebreaker;
+    this.#role = o.role;
+    const { ta, consent } = o.config;
     this.#gatherer = new Gatherer(
-      { stunServers, turnServers, ta, random: this.#random, software: options.software, hmac: options.hmac, keepalive },
+      { stunServers: o.stunServers, turnServers: o.turnServers, ta, random: this.#random, software: o.config.software, hmac: o.config.hmac, keepalive: consent.keepalive },
       {
         onReflexive: (now, base, mapped, server, serverIndex) => this.#onReflexive(now, base, mapped, server, serverIndex),
         onRelayed: (now, relay, relayed, mapped) => this.#onRelayed(now, relay, relayed, mapped),
@@ -255,7 +197,7 @@ export class IceAgent implements Engine<IceAgentEvent> {
       },
     );
     this.#ctx = this.#makeContext();
-    this.#session = this.#newSession(ufrag, pwd);
+    this.#session = this.#newSession(o.ufrag, o.pwd);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -495,7 +437,13 @@ export class IceAgent implements Engine<IceAgentEvent> {
       if (pair !== undefined) owner = this.#previous;
     }
     // §12.1.1: a lite agent sends only on nominated pairs.
-    if (pair === undefined && !this.#config.lite) pair = owner.bestValid(component);
+    if (pair === undefined && !this.#config.lite) {
+      pair = owner.bestValid(component);
+      // RFC 7675 §5.1: a valid pair has consent from its last success response for 30 s; only
+      // selected pairs renew it with consent checks.
+      const c = this.#config.consent;
+      if (pair !== undefined && c.interval !== false && now - pair.consentAt >= c.timeout) return false;
+    }
     if (pair === undefined || pair.consentLost) return false;
     const relay = pair.local.base.relay;
     if (relay !== undefined && !relay.alive) return false;
@@ -835,22 +783,13 @@ export class IceAgent implements Engine<IceAgentEvent> {
     const key = session.local.keys.sha1;
     // §7.3.1.1 (full agents).
     if (!this.#config.lite && session === this.#session) {
-      const tb = this.#tiebreaker;
-      if (this.#role === "controlling" && v.controlling !== undefined) {
-        if (tb >= v.controlling) {
-          c.roleConflictsSent++;
-          this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, 487, "Role Conflict", key, software));
-          return;
-        }
-        this.#switchRole("controlled", false);
-      } else if (this.#role === "controlled" && v.controlled !== undefined) {
-        if (tb >= v.controlled) this.#switchRole("controlling", false);
-        else {
-          c.roleConflictsSent++;
-          this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, 487, "Role Conflict", key, software));
-          return;
-        }
+      const outcome = resolveRoleConflict(this.#role, this.#tiebreaker, v);
+      if (outcome === "487") {
+        c.roleConflictsSent++;
+        this.#sendFrom(now, base, source, encodeError(this.#builder, msg.transactionId, 487, "Role Conflict", key, software));
+        return;
       }
+      if (outcome !== "none") this.#switchRole(outcome, false);
     }
     // §7.3.1.2: the mapped address is the source as the agent saw it (for a relayed base, the
     // peer address the TURN server reported).
@@ -910,10 +849,6 @@ export class IceAgent implements Engine<IceAgentEvent> {
   }
 }
 
-function checkedAddress(a: TransportAddress, what: string): TransportAddress {
-  if (typeof a !== "object" || a === null) throw new IcekitError("INVALID_ARGUMENT", `${what}: pass a transport address { family, address, port }`);
-  return transportAddress(a.address, a.port);
-}
 
 /** Validates a candidate object from the application (a parsed line is valid by construction). */
 function checkedCandidate(c: IceCandidate): IceCandidate {

@@ -110,3 +110,27 @@ export function verifyRequest(msg: StunMessage, sessions: readonly ResponderCred
     controlled,
   };
 }
+
+/**
+ * RFC 8445 §7.3.1.1, for a full agent: what a check's ICE-CONTROLLING or ICE-CONTROLLED
+ * attribute means for an agent in `role` with `tiebreaker`.
+ *
+ * - controlling, and the request says controlling: "If the agent's tiebreaker value is larger
+ *   than or equal to the contents of the ICE-CONTROLLING attribute, the agent generates a Binding
+ *   error response [...] 487 (Role Conflict) but retains its role"; else it switches to controlled;
+ * - controlled, and the request says controlled: "If the agent's tiebreaker value is larger than
+ *   or equal to the contents of the ICE-CONTROLLED attribute, the agent switches to the
+ *   controlling role"; else 487;
+ * - otherwise there is no conflict.
+ *
+ * @returns `"487"`, the role to switch to, or `"none"`
+ */
+export function resolveRoleConflict(
+  role: "controlling" | "controlled",
+  tiebreaker: bigint,
+  check: { readonly controlling: bigint | undefined; readonly controlled: bigint | undefined },
+): "487" | "controlling" | "controlled" | "none" {
+  if (role === "controlling" && check.controlling !== undefined) return tiebreaker >= check.controlling ? "487" : "controlled";
+  if (role === "controlled" && check.controlled !== undefined) return tiebreaker >= check.controlled ? "controlling" : "487";
+  return "none";
+}

@@ -105,7 +105,7 @@ describe("gathering", () => {
 
 describe("data before selection (§12.1, §11)", () => {
   it("sends on the best valid pair before nomination and keeps it alive with keepalives", () => {
-    const t = agentUnderTest({ consentInterval: false });
+    const t = agentUnderTest();
     t.agent.setRemoteCredentials(PEER_UFRAG, PEER_PWD);
     t.agent.addRemoteCandidate(1, `candidate:1 1 udp 2130706431 ${PEER.address} ${PEER.port} typ host`);
     t.drain();
@@ -124,6 +124,9 @@ describe("data before selection (§12.1, §11)", () => {
     expect(ka.messageClass).toBe(MessageClass.Indication);
     expect(ka.attributeCount).toBe(1); // FINGERPRINT only (§11)
     expect(t.agent.stats().keepalivesSent).toBe(1);
+    // Without nomination nothing renews consent: 30 s after the last response, no more data.
+    expect(t.agent.send(29_999, new TextEncoder().encode("late"))).toBe(true);
+    expect(t.agent.send(30_020, new TextEncoder().encode("too late"))).toBe(false);
   });
 });
 
