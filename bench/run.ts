@@ -15,6 +15,11 @@
 import { benchNames as codecBenches, run as codec } from "./codec";
 import { run as cryptoHmac } from "./crypto-hmac";
 import type { BenchResult, SuiteOptions } from "./harness";
+import type { TurnBenchResult } from "./turn-relay";
+import { run as turnRelay } from "./turn-relay";
+
+/** A line of any suite: ops/s comparisons, or turn-relay's packets/s and bytes (possibly without a peer). */
+type AnyResult = BenchResult | TurnBenchResult;
 
 /** A suite of comparisons. */
 interface Suite {
@@ -24,7 +29,7 @@ interface Suite {
    * suite runs whole or not at all.
    */
   readonly benches?: () => string[];
-  readonly run: (quick: boolean, options: SuiteOptions) => Promise<BenchResult[]>;
+  readonly run: (quick: boolean, options: SuiteOptions) => Promise<AnyResult[]>;
 }
 
 const SUITES: readonly Suite[] = [
@@ -32,6 +37,8 @@ const SUITES: readonly Suite[] = [
   // bench/crypto-hmac.ts exports run(quick) returning its results, so it runs in-process; it has
   // no filter or per-result callback, so its lines are printed when it returns.
   { name: "crypto-hmac", run: (quick) => cryptoHmac(quick) },
+  // Child processes (icekit's built CLI, coturn, node-turn, turnutils_*) on loopback; needs dist/.
+  { name: "turn-relay", run: (quick) => turnRelay(quick) },
 ];
 
 const USAGE = `usage: npm run bench [-- [--quick] [filter...]]
@@ -39,13 +46,20 @@ const USAGE = `usage: npm run bench [-- [--quick] [filter...]]
   filter    run suites whose name contains it (${SUITES.map((s) => s.name).join(", ")}),
             or codec comparisons whose name contains it (e.g. decode-verify)`;
 
-function human(ops: number): string {
+function human(ops: number | null, unit: AnyResult["unit"] = "ops/s"): string {
+  if (ops === null) return "n/a";
+  if (unit === "bytes") return `${ops} B`;
   return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M/s` : ops >= 1e3 ? `${(ops / 1e3).toFixed(1)} k/s` : `${ops.toFixed(0)}/s`;
 }
 
 /** The issue's target: icekit at least 5x each peer on decode + verify. Informational only. */
 const TARGET_BENCH = "stun-decode-verify";
 const TARGET_RATIO = 5;
+
+function print(r: AnyResult): void {
+  console.log(JSON.stringify(r));
+  process.stderr.write(`  ${r.bench}: icekit ${human(r.icekit, r.unit)}, ${r.peer} ${human(r.peerValue, r.unit)}, ratio ${r.ratio}\n`);
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const flags = argv.filter((a) => a.startsWith("-"));
@@ -63,7 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) process.stderr.write("note: run with node --expose-gc (npm run bench does) for a clean heap per comparison\n");
 
-  const all: BenchResult[] = [];
+  const all: AnyResult[] = [];
   let failed = false;
   for (const suite of SUITES) {
     const wholeSuite = filters.length === 0 || filters.some((f) => suite.name.includes(f));
@@ -71,16 +85,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!wholeSuite && !suite.benches?.().some(filter)) continue;
     const options: SuiteOptions = {
       ...(wholeSuite ? {} : { filter }),
-      onResult: (r) => {
-        console.log(JSON.stringify(r));
-        process.stderr.write(`  ${r.bench}: icekit ${human(r.icekit)}, ${r.peer} ${human(r.peerValue)}, ratio ${r.ratio}\n`);
-      },
+      onResult: (r) => print(r),
     };
     process.stderr.write(`== ${suite.name}${quick ? " (quick)" : ""}\n`);
     const started = performance.now();
     try {
       const results = await suite.run(quick, options);
-      if (!suite.benches) for (const r of results) options.onResult!(r);
+      if (!suite.benches) for (const r of results) print(r);
       all.push(...results);
     } catch (e) {
       failed = true;
@@ -96,7 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const target = all.filter((r) => r.bench === TARGET_BENCH);
   if (target.length > 0) {
-    const met = target.every((r) => r.ratio >= TARGET_RATIO);
+    const met = target.every((r) => (r.ratio ?? 0) >= TARGET_RATIO);
     process.stderr.write(
       `target ${TARGET_BENCH} >= ${TARGET_RATIO}x each peer: ${target.map((r) => `${r.peer} ${r.ratio}x`).join(", ")}: ${met ? "met" : "NOT met"} (this run; quote medians and ratios, never gate a test on them)\n`,
     );
