@@ -298,6 +298,8 @@ export class Gatherer {
       ...(this.#o.software !== undefined ? { software: this.#o.software } : {}),
       ...(this.#o.hmac !== undefined ? { hmac: this.#o.hmac } : {}),
       rto: { initialRto: this.#rto() },
+      // RFC 8445 §5.1.1.2: an agent MUST ignore ALTERNATE-SERVER while gathering.
+      followRedirects: false,
     }));
   }
 

@@ -309,7 +309,8 @@ export class NatDiscovery implements Engine<NatDiscoveryEvent> {
     this.#auth = options.auth;
     this.#random = options.random ?? options.stun?.random ?? defaultRandom;
     this.#pacing = pacing;
-    const stun: StunClientOptions = { ...NAT_DISCOVERY_STUN_DEFAULTS, ...options.stun, random: this.#random };
+    // RFC 5780 §5: ALTERNATE-SERVER is ignored during behaviour discovery.
+    const stun: StunClientOptions = { ...NAT_DISCOVERY_STUN_DEFAULTS, followRedirects: false, ...options.stun, random: this.#random };
     this.#client = new StunClient(stun);
     this.#rc = stun.rc ?? NAT_DISCOVERY_STUN_DEFAULTS.rc;
     this.#rm = stun.rm ?? NAT_DISCOVERY_STUN_DEFAULTS.rm;

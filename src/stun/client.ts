@@ -172,6 +172,12 @@ export interface StunClientOptions {
   readonly hmac?: HmacFactory;
   /** Retries after 438 Stale Nonce before giving up (default 3). */
   readonly maxStaleNonceRetries?: number;
+  /**
+   * Follow 300 Try Alternate (RFC 8489 §10; default true). Usages that must ignore
+   * ALTERNATE-SERVER turn it off: ICE gathering (RFC 8445 §5.1.1.2) and NAT behaviour discovery
+   * (RFC 5780 §5); a 300 then fails the transaction as an error response.
+   */
+  readonly followRedirects?: boolean;
 }
 
 interface Transaction {
@@ -216,6 +222,7 @@ export class StunClient implements Engine<StunClientEvent> {
   readonly #fingerprint: boolean;
   readonly #hmac: HmacFactory;
   readonly #maxStale: number;
+  readonly #followRedirects: boolean;
   readonly #builder = new StunMessageBuilder();
   readonly #byTid = new Map<string, Transaction>();
   readonly #byId = new Map<number, Transaction>();
@@ -248,6 +255,7 @@ export class StunClient implements Engine<StunClientEvent> {
     this.#fingerprint = options.fingerprint ?? true;
     this.#hmac = options.hmac ?? createHmacKey;
     this.#maxStale = options.maxStaleNonceRetries ?? 3;
+    this.#followRedirects = options.followRedirects ?? true;
     if (!Number.isInteger(this.#rc) || this.#rc < 1) throw new IcekitError("INVALID_ARGUMENT", `rc ${this.#rc}: pass an integer >= 1 (RFC 8489 default 7)`);
     if (!(this.#rm > 0)) throw new IcekitError("INVALID_ARGUMENT", `rm ${this.#rm}: pass a number > 0 (RFC 8489 default 16)`);
   }
@@ -516,7 +524,7 @@ export class StunClient implements Engine<StunClientEvent> {
       this.#fail(tx, "error-response", "an error response without a valid ERROR-CODE", msg);
       return;
     }
-    if (error.code === 300) {
+    if (error.code === 300 && this.#followRedirects) {
       this.#redirect(tx, msg, now);
       return;
     }

@@ -323,3 +323,15 @@ describe("StunClient long-term credentials (§9.2), against a scripted server", 
     expect(events[0]).toMatchObject({ type: "failure", reason: "auth" });
   });
 });
+
+describe("StunClient with followRedirects: false (RFC 8445 §5.1.1.2, RFC 5780 §5)", () => {
+  it("fails a 300 as an error response instead of following ALTERNATE-SERVER", () => {
+    const client = new StunClient({ random: counterRandom(), followRedirects: false });
+    client.request(0, { remote: SERVER });
+    const req = drain(client).sent[0]!.data;
+    deliver(client, 10, respond(req, MessageClass.ErrorResponse, (b) => b.add(ErrorCode, { code: 300, reason: "Try Alternate" }).add(AlternateServer, { ...SERVER, address: "192.0.2.20" })));
+    const { sent, events } = drain(client);
+    expect(sent).toHaveLength(0);
+    expect(events[0]).toMatchObject({ type: "failure", reason: "error-response", errorCode: 300 });
+  });
+});
