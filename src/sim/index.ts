@@ -25,6 +25,8 @@ export type { NatBehavior, EndpointDependence, PortAssignment, ClassicNatName } 
 export { fullCone, restrictedCone, portRestrictedCone, symmetric, udpBlocked } from "./presets";
 export { Scheduler } from "./clock";
 export type { Timer } from "./clock";
-export { Prng } from "./random";
+export { Prng, normalizeSeed } from "./random";
 export { formatTrace, formatTraceEvent, traceHash, traceJson, traceLine, Fnv64 } from "./trace";
 export type { TraceEvent, TraceKind, DropReason, NetworkStats } from "./trace";
+export { runNatMatrix, expectedPath, MATRIX_BEHAVIORS, SEED_BEHAVIORS } from "./matrix";
+export type { MatrixBehavior, MatrixCell, NatMatrixOptions } from "./matrix";
