@@ -15,11 +15,13 @@
 import { benchNames as codecBenches, run as codec } from "./codec";
 import { run as cryptoHmac } from "./crypto-hmac";
 import type { BenchResult, SuiteOptions } from "./harness";
+import type { IceBenchResult } from "./ice";
+import { run as ice } from "./ice";
 import type { TurnBenchResult } from "./turn-relay";
 import { run as turnRelay } from "./turn-relay";
 
 /** A line of any suite: ops/s comparisons, or turn-relay's packets/s and bytes (possibly without a peer). */
-type AnyResult = BenchResult | TurnBenchResult;
+type AnyResult = BenchResult | TurnBenchResult | IceBenchResult;
 
 /** A suite of comparisons. */
 interface Suite {
@@ -39,6 +41,9 @@ const SUITES: readonly Suite[] = [
   { name: "crypto-hmac", run: (quick) => cryptoHmac(quick) },
   // Child processes (icekit's built CLI, coturn, node-turn, turnutils_*) on loopback; needs dist/.
   { name: "turn-relay", run: (quick) => turnRelay(quick) },
+  // ICE: round trips to connect (simulator, and icekit vs werift-ice on loopback with a delay),
+  // agents on one mux port with a child process of peers.
+  { name: "ice", run: (quick) => ice(quick) },
 ];
 
 const USAGE = `usage: npm run bench [-- [--quick] [filter...]]
@@ -49,6 +54,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [filter...]]
 function human(ops: number | null, unit: AnyResult["unit"] = "ops/s"): string {
   if (ops === null) return "n/a";
   if (unit === "bytes") return `${ops} B`;
+  if (unit !== "ops/s" && unit !== "packets/s") return `${ops} ${unit}`;
   return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M/s` : ops >= 1e3 ? `${(ops / 1e3).toFixed(1)} k/s` : `${ops.toFixed(0)}/s`;
 }
 
