@@ -12,6 +12,7 @@ import { stunServerCommand } from "./stun-server";
 import { iceCommand } from "./ice";
 import { turnCommand } from "./turn";
 import { turnServerCommand } from "./turn-server";
+import { simCommand } from "./sim";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -20,7 +21,7 @@ const USAGE = `usage: icekit <command> [options]   (--json for machine-readable 
 commands:
   decode <hex | base64 | ->   decode a STUN message or TURN ChannelData frame
          [--password P | --long-term USER:REALM:PASS]
-  demo                        sign, decode and verify a connectivity check
+  demo                        STUN+TURN servers and two ICE agents on loopback, then the NAT matrix
   stun <server>               one Binding request: your mapped address and the RTT
          [--transport udp|tcp|tls] [--local HOST[:PORT]]
   nat <server>                RFC 5780 NAT behaviour: mapping, filtering, classic NAT type
@@ -34,7 +35,9 @@ commands:
          [--ports LO-HI] [--allow-peer CIDR ...] [--legacy-channels] [--quiet]
   ice (--controlling | --controlled)   one ICE agent, signaled by JSON lines on stdin/stdout
          [--stun HOST:PORT] [--turn HOST:PORT --turn-user U --turn-pass P]
-         [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...]`;
+         [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...]
+  sim matrix                  every pair of NAT behaviours on the simulator: direct, relay or none
+         [--seed N] [--loss P] [--nat NAME ...]`;
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -58,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await turnCommand(rest, io);
       case "turn-server":
         return await turnServerCommand(rest, io);
+      case "sim":
+        return await simCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -5,3 +5,6 @@
  */
 export * from "./nat-type";
 export * from "./discovery";
+export * from "./natpmp";
+export * from "./pcp";
+export * from "./port-mapping";
