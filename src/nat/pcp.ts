@@ -107,7 +107,7 @@ export interface PcpOption {
 }
 
 /** IANA protocol numbers PCP uses (RFC 6887 §11.1 "Protocol"); 0 means all protocols. */
-export const IpProtocol = { All: 0, Tcp: 6, Udp: 17 } as const;
+export const PcpProtocol = { All: 0, Tcp: 6, Udp: 17 } as const;
 
 /** Fields every request carries (RFC 6887 §7.1). */
 interface PcpRequestCommon {

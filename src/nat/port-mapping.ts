@@ -55,7 +55,7 @@ import type { Engine, RandomSource, Received, Transmit } from "../engine";
 import { IcekitError } from "../errors";
 import { NATPMP_SERVER_PORT, NatPmpResultCode, decodeNatPmpResponse, encodeNatPmpRequest, natPmpResultName } from "./natpmp";
 import type { NatPmpResponse } from "./natpmp";
-import { IpProtocol, PCP_NONCE_SIZE, PcpResultCode, decodePcpResponse, encodePcpRequest, pcpResultName } from "./pcp";
+import { PcpProtocol, PCP_NONCE_SIZE, PcpResultCode, decodePcpResponse, encodePcpRequest, pcpResultName } from "./pcp";
 import type { PcpResponse } from "./pcp";
 
 /** The protocol a mapping was made with. */
@@ -510,7 +510,7 @@ export class PortMappingClient implements Engine<PortMappingEvent> {
     const clientAddress = this.#clientAddress ?? "0.0.0.0";
     const any = ipFamily(clientAddress) === "IPv6" ? "::" : "0.0.0.0";
     if (job.kind === "external") {
-      return encodePcpRequest({ kind: "map", lifetime: PROBE_LIFETIME, clientAddress, nonce: job.nonce, protocol: IpProtocol.Udp, internalPort: DISCARD_PORT, suggestedExternalPort: 0, suggestedExternalAddress: any });
+      return encodePcpRequest({ kind: "map", lifetime: PROBE_LIFETIME, clientAddress, nonce: job.nonce, protocol: PcpProtocol.Udp, internalPort: DISCARD_PORT, suggestedExternalPort: 0, suggestedExternalAddress: any });
     }
     if (job.kind === "unmap") {
       return encodePcpRequest({ kind: "map", lifetime: 0, clientAddress, nonce: job.nonce, protocol: ipProtocol(job.protocol), internalPort: job.internalPort, suggestedExternalPort: 0, suggestedExternalAddress: any });
@@ -793,7 +793,7 @@ export class PortMappingClient implements Engine<PortMappingEvent> {
 }
 
 function pcpFields(job: Job): { nonce: Uint8Array; protocol: number; internalPort: number } {
-  if (job.kind === "external") return { nonce: job.nonce, protocol: IpProtocol.Udp, internalPort: DISCARD_PORT };
+  if (job.kind === "external") return { nonce: job.nonce, protocol: PcpProtocol.Udp, internalPort: DISCARD_PORT };
   if (job.kind === "unmap") return { nonce: job.nonce, protocol: ipProtocol(job.protocol), internalPort: job.internalPort };
   return { nonce: job.mapping.nonce, protocol: ipProtocol(job.mapping.protocol), internalPort: job.mapping.internalPort };
 }
@@ -803,7 +803,7 @@ function externalOf(res: { externalAddress: string; externalPort: number }): Tra
 }
 
 function ipProtocol(p: PortMappingProtocol): number {
-  return p === "udp" ? IpProtocol.Udp : IpProtocol.Tcp;
+  return p === "udp" ? PcpProtocol.Udp : PcpProtocol.Tcp;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
