@@ -188,6 +188,11 @@ export interface IceAgentCounters {
   droppedRemoteCandidates: number;
   /** Pairs not formed: the checklist was full (RFC 8445 §6.1.2.5). */
   droppedPairs: number;
+  /**
+   * Checks with USE-CANDIDATE left unanswered because the pair they nominate could not be formed
+   * (remote-candidate or pair limits, RFC 8445 §7.3.1.5); the controlling agent retransmits them.
+   */
+  droppedNominations: number;
   /** Early checks (before the peer's credentials) that did not fit the queue. */
   droppedEarlyChecks: number;
   /** Binding indications received (keepalives). */

@@ -140,6 +140,7 @@ export class IceAgent implements Engine<IceAgentEvent> {
     droppedDataUnknownSource: 0,
     droppedRemoteCandidates: 0,
     droppedPairs: 0,
+    droppedNominations: 0,
     droppedEarlyChecks: 0,
     indicationsReceived: 0,
     keepalivesSent: 0,
@@ -791,6 +792,13 @@ export class IceAgent implements Engine<IceAgentEvent> {
       }
       if (outcome !== "none") this.#switchRole(outcome, false);
     }
+    // §7.3.1.5: a nomination the session cannot record (no room for the pair it concerns) is
+    // not answered, so the controlling agent does not take the pair for nominated.
+    const check = { remoteUfrag: v.remoteUfrag, priority: v.priority, useCandidate: v.useCandidate };
+    if (session === this.#session && !session.admit(now, base, source, check)) {
+      c.droppedNominations++;
+      return;
+    }
     // §7.3.1.2: the mapped address is the source as the agent saw it (for a relayed base, the
     // peer address the TURN server reported).
     const response = encodeSuccess(this.#builder, msg.transactionId, source, key, software);
@@ -801,7 +809,7 @@ export class IceAgent implements Engine<IceAgentEvent> {
     }
     this.#sendFrom(now, base, source, response);
     if (session === this.#session) {
-      session.handleRequest(now, base, source, { remoteUfrag: v.remoteUfrag, priority: v.priority, useCandidate: v.useCandidate });
+      session.handleRequest(now, base, source, check);
     } else if (pair !== undefined) {
       pair.requestsReceived++;
       pair.lastReceivedAt = now;

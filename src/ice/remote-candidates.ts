@@ -1,7 +1,10 @@
 /**
  * The remote candidates of an ICE session: those the peer signaled (RFC 8838 §11), with mDNS
  * `.local` names resolved through an injected resolver, and the peer-reflexive ones learned from
- * its checks (RFC 8445 §7.3.1.3). Bounded: beyond `max`, candidates are refused.
+ * its checks (RFC 8445 §7.3.1.3). Bounded: beyond `max`, signaled candidates are refused; a new
+ * peer-reflexive one may take the place of the oldest peer-reflexive one the session lets go (a
+ * peer behind an address-and-port-dependent mapping NAT shows a new source per destination, and
+ * the check that nominates must still be pairable).
  *
  * @module
  */
@@ -135,10 +138,15 @@ export class RemoteCandidates {
    * value of the PRIORITY attribute", the foundation "an arbitrary value, different from the
    * foundations of all other remote candidates".
    *
-   * @returns the candidate, or undefined at the cap
+   * At the cap, the oldest peer-reflexive candidate that `evict` agrees to give up makes room:
+   * `evict` is called for candidates oldest first, and on true the candidate is forgotten here
+   * (the caller has already dropped what referred to it).
+   *
+   * @param evict - asked whether a peer-reflexive candidate may be given up; none is when omitted
+   * @returns the candidate, or undefined at the cap when nothing could be evicted
    */
-  learnPeerReflexive(source: TransportAddress, component: number, priority: number): RemoteCandidate | undefined {
-    if (this.#byKey.size >= this.#max) return undefined;
+  learnPeerReflexive(source: TransportAddress, component: number, priority: number, evict?: (r: RemoteCandidate) => boolean): RemoteCandidate | undefined {
+    if (this.#byKey.size >= this.#max && !this.#evictPrflx(evict)) return undefined;
     const used = new Set([...this.#byKey.values()].map((r) => r.candidate.foundation));
     let foundation: string;
     do foundation = `prflx${++this.#prflx}`;
@@ -152,6 +160,18 @@ export class RemoteCandidates {
   /** Forgets the pending names (a retired session resolves nothing more). */
   clearPending(): void {
     this.#pending.length = 0;
+  }
+
+  /** Forgets the oldest peer-reflexive candidate `evict` agrees to give up; false when none. */
+  #evictPrflx(evict: ((r: RemoteCandidate) => boolean) | undefined): boolean {
+    if (evict === undefined) return false;
+    // A Map iterates in insertion order: oldest first.
+    for (const [key, r] of this.#byKey) {
+      if (r.candidate.type !== "prflx" || !evict(r)) continue;
+      this.#byKey.delete(key);
+      return true;
+    }
+    return false;
   }
 
   #insert(c: IceCandidate): RemoteAddResult {

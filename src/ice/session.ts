@@ -381,6 +381,39 @@ export class IceSession {
   }
 
   /**
+   * Before a valid check is answered (RFC 8445 §7.3.1.5): a controlled agent answers a check
+   * carrying USE-CANDIDATE with success only when it can record the nomination, i.e. when the
+   * pair the check was received on exists or can be formed (its peer-reflexive remote candidate
+   * learned, the pair added to the checklist). Otherwise the request is not answered: the
+   * controlling agent retransmits it (and, failing that, sees the nomination fail) instead of
+   * believing a pair nominated that this agent cannot select. Forms what is missing.
+   *
+   * @returns false when the check must be dropped unanswered
+   */
+  admit(now: number, base: LocalCandidate, source: TransportAddress, check: IncomingCheck): boolean {
+    if (this.#retired || !check.useCandidate) return true;
+    const lite = this.#ctx.config.lite;
+    if (!lite && this.#ctx.role !== "controlled") return true;
+    // Checks that wait for credentials or signaling (§7.3) are answered and replayed later.
+    if (!lite && (this.#remote === undefined || check.remoteUfrag !== this.#remote.ufrag || !this.#ctx.localCandidates.includes(base))) return true;
+    const component = base.component;
+    const remote = this.#remotes.get(component, source) ?? this.#learnRemotePrflx(source, component, check.priority, true);
+    if (remote === undefined) return false;
+    const key = pairKey(base, remote);
+    if (this.#pairs.has(key)) return true;
+    const pair = this.#newPair(base, remote);
+    if (pair === undefined) return false;
+    // A lite agent keeps no checklist (§7.3.2): the pair only has to exist.
+    if (lite) return true;
+    if (this.checklist.add(pair) === "full") {
+      this.#pairs.delete(pair.key);
+      this.#ctx.counters.droppedPairs++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
    * A valid check arrived on `base` from `source` and was answered with success; now the
    * procedures of RFC 8445 §7.3.1.3-§7.3.1.5 (full) or §7.3.2 (lite).
    */
@@ -571,10 +604,38 @@ export class IceSession {
     }
   }
 
-  #learnRemotePrflx(source: TransportAddress, component: number, priority: number): RemoteCandidate | undefined {
-    const remote = this.#remotes.learnPeerReflexive(source, component, priority);
+  /**
+   * §7.3.1.3. At the cap, only a nomination (`evict`) makes room by giving up an unused
+   * peer-reflexive candidate: ordinary checks from ever new sources (a peer behind an
+   * address-and-port-dependent mapping NAT) would otherwise churn the table and, with the
+   * triggered checks each new candidate brings, starve the rest of the checklist.
+   */
+  #learnRemotePrflx(source: TransportAddress, component: number, priority: number, evict = false): RemoteCandidate | undefined {
+    const remote = this.#remotes.learnPeerReflexive(source, component, priority, evict ? (r) => this.#releaseRemote(r) : undefined);
     if (remote === undefined) this.#ctx.counters.droppedRemoteCandidates++;
     return remote;
+  }
+
+  /**
+   * At the remote-candidate cap: gives up a peer-reflexive remote candidate that nothing depends
+   * on (no pair of it succeeded, is valid, nominated, being nominated or selected), removing its
+   * pairs from the checklist, the triggered queue and their transactions.
+   *
+   * @returns false when the candidate must be kept
+   */
+  #releaseRemote(remote: RemoteCandidate): boolean {
+    const pairs: CandidatePair[] = [];
+    for (const p of this.#pairs.values()) {
+      if (p.remote !== remote) continue;
+      if (p.valid || p.nominated || p.nominate || p.state === "succeeded" || this.#selected.get(p.component) === p) return false;
+      pairs.push(p);
+    }
+    for (const p of pairs) {
+      for (const tx of this.txs.all()) if (tx.pair === p) this.txs.delete(tx);
+      if (p.inChecklist) this.checklist.remove(p);
+      this.#pairs.delete(p.key);
+    }
+    return true;
   }
 
   #newPair(local: LocalCandidate, remote: RemoteCandidate): CandidatePair | undefined {

@@ -35,9 +35,7 @@ describe("icekit demo", async () => {
     expect(text).toMatch(/the full matrix \(icekit sim matrix\).*100 cells/);
   });
 
-  // Fails until the ICE agent keeps the nomination after peer-reflexive churn fills its
-  // remote-candidate table (APDM/EIF ↔ APDM/EIF, see test/sim/matrix.test.ts); then drop `.fails`.
-  it.fails("exits 0: every expected outcome held", () => {
+  it("exits 0: every expected outcome held", () => {
     expect(r.err).toEqual([]);
     expect(r.code).toBe(0);
     expect(text).toMatch(/All expected outcomes held/);
