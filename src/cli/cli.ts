@@ -13,6 +13,7 @@ import { iceCommand } from "./ice";
 import { turnCommand } from "./turn";
 import { turnServerCommand } from "./turn-server";
 import { simCommand } from "./sim";
+import { mapCommand } from "./map";
 import { CliError, reportError } from "./output";
 import type { CliIo } from "./output";
 
@@ -36,6 +37,9 @@ commands:
   ice (--controlling | --controlled)   one ICE agent, signaled by JSON lines on stdin/stdout
          [--stun HOST:PORT] [--turn HOST:PORT --turn-user U --turn-pass P]
          [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...]
+  map                         PCP / NAT-PMP port mapping at the gateway (default: /proc/net/route's)
+         [--protocol udp|tcp] [--internal-port P] [--external-port P] [--lifetime S]
+         [--method pcp|natpmp] [--gateway IP] [--local IP] [--delete]
   sim matrix                  every pair of NAT behaviours on the simulator: direct, relay or none
          [--seed N] [--loss P] [--nat NAME ...]`;
 
@@ -63,6 +67,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await turnServerCommand(rest, io);
       case "sim":
         return await simCommand(rest, io);
+      case "map":
+        return await mapCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -16,4 +16,5 @@ export * from "./turn-client";
 export * from "./turn-server";
 export * from "./ice";
 export * from "./ice-mux";
+export * from "./port-mapping";
 export * from "./udp";

@@ -1,0 +1,127 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { start, waitFor, type Started } from "./process";
+
+/**
+ * A home-router topology with miniupnpd as the gateway (NAT-PMP and PCP on, UPnP off):
+ *
+ *   lan ns 10.88.0.2/24  ──  router ns 10.88.0.1 | 11.88.0.1 (wan)  ──  wan ns 11.88.0.10
+ *
+ * miniupnpd 2.3.1 refuses to forward when its WAN address is reserved or private (documentation
+ * ranges, RFC 1918 and 100.64.0.0/10 CGN space all give "Reserved / private IP address ... Port
+ * forwarding is impossible", and `ext_ip=` with such an address is an error), so the WAN side
+ * uses 11.88.0.0/24. It exists only between two veth ends inside these namespaces: neither has a
+ * route or link to the host's network, so nothing addressed to it can leave the machine.
+ *
+ * The router masquerades LAN traffic and drops new inbound WAN connections, except those that
+ * miniupnpd's own `miniupnpd` forward chain accepts (its DNAT rules go in `prerouting_miniupnpd`),
+ * in the `inet filter` table its nftables backend uses by default.
+ */
+export interface RouterTopology {
+  readonly lan: string;
+  readonly router: string;
+  readonly wan: string;
+  readonly lanIp: string;
+  readonly gatewayIp: string;
+  readonly routerWanIp: string;
+  readonly wanIp: string;
+  /** The running miniupnpd (foreground, `-d`). */
+  readonly miniupnpd: Started;
+  /** Runs a command inside a namespace, returning stdout. */
+  exec(ns: string, cmd: string, args: readonly string[]): string;
+  destroy(): Promise<void>;
+}
+
+function sh(args: string[], input?: string): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: "utf8", ...(input !== undefined ? { input } : {}), stdio: ["pipe", "pipe", "pipe"] });
+}
+
+/** True when miniupnpd is installed (Debian: miniupnpd + miniupnpd-nftables). */
+export function hasMiniupnpd(): boolean {
+  return existsSync("/usr/sbin/miniupnpd");
+}
+
+/** Builds the topology and starts miniupnpd in the router namespace. */
+export async function buildRouterTopology(): Promise<RouterTopology> {
+  const tag = `mu${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
+  const [lan, router, wan] = [`${tag}l`, `${tag}r`, `${tag}w`];
+  const dir = mkdtempSync(join(tmpdir(), "icekit-miniupnpd-"));
+  const ns = (n: string, ...a: string[]) => sh(["ip", "netns", "exec", n, ...a]);
+  let miniupnpd: Started | undefined;
+  const destroy = async () => {
+    await miniupnpd?.stop();
+    for (const n of [lan, router, wan]) {
+      try {
+        sh(["ip", "netns", "del", n]);
+      } catch {
+        // Not created.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const n of [lan, router, wan]) {
+      sh(["ip", "netns", "add", n]);
+      ns(n, "ip", "link", "set", "lo", "up");
+    }
+    sh(["ip", "link", "add", `${tag}a`, "netns", lan, "type", "veth", "peer", "name", `${tag}b`, "netns", router]);
+    sh(["ip", "link", "add", `${tag}x`, "netns", router, "type", "veth", "peer", "name", `${tag}y`, "netns", wan]);
+    ns(lan, "ip", "addr", "add", "10.88.0.2/24", "dev", `${tag}a`);
+    ns(lan, "ip", "link", "set", `${tag}a`, "up");
+    ns(lan, "ip", "route", "add", "default", "via", "10.88.0.1");
+    ns(router, "ip", "addr", "add", "10.88.0.1/24", "dev", `${tag}b`);
+    ns(router, "ip", "addr", "add", "11.88.0.1/24", "dev", `${tag}x`);
+    ns(router, "ip", "link", "set", `${tag}b`, "up");
+    ns(router, "ip", "link", "set", `${tag}x`, "up");
+    ns(router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    ns(wan, "ip", "addr", "add", "11.88.0.10/24", "dev", `${tag}y`);
+    ns(wan, "ip", "link", "set", `${tag}y`, "up");
+    const rules = `
+table inet filter {
+  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; iifname "${tag}x" ct state new drop; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; oifname "${tag}x" masquerade; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}`;
+    sh(["ip", "netns", "exec", router, "nft", "-f", "-"], rules);
+    const conf = join(dir, "miniupnpd.conf");
+    writeFileSync(
+      conf,
+      [
+        `ext_ifname=${tag}x`,
+        `listening_ip=${tag}b`,
+        "enable_natpmp=yes", // NAT-PMP and PCP share port 5351 and this switch (miniupnpd 2.3.1)
+        "enable_upnp=no",
+        "ipv6_disable=yes",
+        "secure_mode=yes",
+        "min_lifetime=60",
+        `lease_file=${join(dir, "leases")}`,
+        "allow 1-65535 10.88.0.0/24 1-65535",
+        "deny 0-65535 0.0.0.0/0 0-65535",
+        "",
+      ].join("\n"),
+    );
+    miniupnpd = start("ip", ["netns", "exec", router, "/usr/sbin/miniupnpd", "-f", conf, "-d"]);
+    await waitFor(async () => miniupnpd!.output().includes("Listening for NAT-PMP/PCP traffic"), 10_000, `miniupnpd to listen:\n${miniupnpd.output()}`);
+    if (/impossible|disabled/i.test(miniupnpd.output())) throw new Error(`miniupnpd will not forward:\n${miniupnpd.output()}`);
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+  return {
+    lan,
+    router,
+    wan,
+    lanIp: "10.88.0.2",
+    gatewayIp: "10.88.0.1",
+    routerWanIp: "11.88.0.1",
+    wanIp: "11.88.0.10",
+    miniupnpd,
+    exec: (n, cmd, args) => sh(["ip", "netns", "exec", n, cmd, ...args]),
+    destroy,
+  };
+}

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canBuildNamespaces } from "./helpers/netns";
+import { buildRouterTopology, hasMiniupnpd, type RouterTopology } from "./helpers/netns-router";
+import { run, start } from "./helpers/process";
+
+/**
+ * PCP and NAT-PMP against a real gateway: miniupnpd 2.3.1 (nftables) routing a LAN namespace to
+ * a WAN namespace. The LAN host maps a UDP port with `mapPort()`; a datagram sent from the WAN
+ * side to router-WAN-IP:external-port must arrive at the LAN host's socket (and its echo come
+ * back); `close()` must remove miniupnpd's DNAT rule.
+ */
+const enabled = canBuildNamespaces() && hasMiniupnpd();
+
+/** Sends `text` from the WAN namespace to `to` and resolves with the echo (or "" on timeout). */
+async function sendFromWan(topo: RouterTopology, to: { address: string; port: number }, text: string): Promise<string> {
+  const script = `
+const s = require("node:dgram").createSocket("udp4");
+s.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
+s.bind(0, ${JSON.stringify(topo.wanIp)}, () => s.send(${JSON.stringify(text)}, ${to.port}, ${JSON.stringify(to.address)}));
+setTimeout(() => process.exit(2), 3000);`;
+  const r = await run("ip", ["netns", "exec", topo.wan, process.execPath, "-e", script], { timeoutMs: 10_000 });
+  return r.stdout;
+}
+
+describe.runIf(enabled)("port mapping through miniupnpd", () => {
+  let topo: RouterTopology;
+  beforeAll(async () => {
+    topo = await buildRouterTopology();
+  });
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  for (const [method, port] of [
+    ["pcp", 5100],
+    ["natpmp", 5200],
+  ] as const) {
+    it(`maps a UDP port with ${method} and a WAN datagram reaches the LAN socket`, async () => {
+      const peer = start("ip", ["netns", "exec", topo.lan, process.execPath, "--import", "tsx", "test/interop/drivers/map-peer.ts", "--gateway", topo.gatewayIp, "--port", String(port), "--method", method]);
+      try {
+        const lines = () => peer.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+        const deadline = Date.now() + 30_000;
+        while (!lines().some((l) => l.type === "mapped" || l.type === "error") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        const mapped = lines().find((l) => l.type === "mapped");
+        expect(mapped, peer.output() + topo.miniupnpd.output()).toBeDefined();
+        expect(mapped).toMatchObject({ method, internal: { address: topo.lanIp, port }, external: { address: topo.routerWanIp } });
+        const external = mapped!.external as { address: string; port: number };
+        expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).toContain(`dport ${external.port} dnat ip to ${topo.lanIp}:${port}`);
+
+        const echo = await sendFromWan(topo, external, `hello ${method}`);
+        expect(echo).toBe(`hello ${method}`);
+        await new Promise((r) => peer.child.once("exit", r));
+        const received = lines().find((l) => l.type === "received");
+        expect(received).toMatchObject({ data: `hello ${method}` });
+        expect(String(received!.from)).toMatch(new RegExp(`^${topo.wanIp.replace(/\./g, "\\.")}:`));
+        expect(lines().some((l) => l.type === "closed"), peer.output()).toBe(true);
+        // close() deleted it: miniupnpd's DNAT rule is gone and the port no longer reaches the LAN.
+        expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).not.toContain(`dport ${external.port} `);
+        expect(await sendFromWan(topo, external, "after close")).toBe("");
+      } finally {
+        await peer.stop();
+      }
+    });
+  }
+
+  it("natpmpc sees the same gateway and external address", async () => {
+    const r = await run("ip", ["netns", "exec", topo.lan, "natpmpc", "-g", topo.gatewayIp], { timeoutMs: 15_000 });
+    expect(r.stdout).toContain(`Public IP address : ${topo.routerWanIp}`);
+  });
+});
