@@ -12,7 +12,7 @@
  *   for (let t; (t = engine.pollTransmit()); ) socket.send(t.data, t.remote.port, t.remote.address);
  *   for (let e; (e = engine.pollEvent()); ) handle(e);
  *   const at = engine.pollTimeout();
- *   if (at !== undefined) timer = setTimeout(() => { engine.handleTimeout(clock()); drive(engine, clock()); }, at - now);
+ *   if (at !== undefined) timer = setTimer(() => { engine.handleTimeout(clock()); drive(engine, clock()); }, at - now);
  * }
  * socket.on("message", (data, rinfo) => {
  *   engine.handleReceive(clock(), { local, remote: fromRinfo(rinfo), transport: "udp", data });

@@ -25,7 +25,7 @@
  *   }
  *   clearTimeout(timer);
  *   const at = agent.pollTimeout();
- *   if (at !== undefined) timer = setTimeout(() => { agent.handleTimeout(now()); drive(); }, at - now());
+ *   if (at !== undefined) timer = setTimer(() => { agent.handleTimeout(now()); drive(); }, at - now());
  * }
  * socket.on("message", (data, from) => { agent.handleReceive(now(), { local: socket.local, remote: from, transport: "udp", data }); drive(); });
  * onSignal((m) => {

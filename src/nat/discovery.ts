@@ -23,7 +23,7 @@
  *   }
  *   const at = nat.pollTimeout();
  *   clearTimeout(timer);
- *   if (at !== undefined) timer = setTimeout(() => { nat.handleTimeout(clock()); drive(); }, Math.max(0, at - clock()));
+ *   if (at !== undefined) timer = setTimer(() => { nat.handleTimeout(clock()); drive(); }, Math.max(0, at - clock()));
  * };
  * socket.on("message", (data, rinfo) => {
  *   nat.handleReceive(clock(), { local, remote: fromRinfo(rinfo), transport: "udp", data });

@@ -62,7 +62,7 @@ export interface RunOptions {
   readonly until?: number;
   /** Virtual time (ms) to run for, from now; the clock ends there even if idle. */
   readonly duration?: number;
-  /** Most events to process. */
+  /** Most events to handle. */
   readonly steps?: number;
 }
 

@@ -26,7 +26,7 @@
  *   sockets.set(formatTransportAddress(local), socket);
  *   socket.on("message", (data, rinfo) => {
  *     const remote = transportAddress(rinfo.address, rinfo.port);
- *     server.handleReceive(performance.now(), { local, remote, transport: "udp", data });
+ *     server.handleReceive(clock(), { local, remote, transport: "udp", data });
  *     for (let t; (t = server.pollTransmit()); ) {
  *       const from = sockets.get(formatTransportAddress(t.local ?? local)) ?? socket;
  *       from.send(t.data, t.remote.port, t.remote.address);

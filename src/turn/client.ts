@@ -39,7 +39,7 @@
  *   }
  *   clearTimeout(timer);
  *   const at = turn.pollTimeout();
- *   if (at !== undefined) timer = setTimeout(() => { turn.handleTimeout(now()); drive(); }, at - now());
+ *   if (at !== undefined) timer = setTimer(() => { turn.handleTimeout(now()); drive(); }, at - now());
  * };
  * socket.on("message", (data, rinfo) => {
  *   const remote = { family: "IPv4", address: rinfo.address, port: rinfo.port } as const;

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * const { username, password } = turnRestCredentials("north", "alice", 3600, Math.floor(Date.now() / 1000));
+ * const { username, password } = turnRestCredentials("north", "alice", 3600, nowSeconds); // the wall clock, in Unix seconds
  * const turn = new TurnClient({ server, username, password });
  * ```
  *
@@ -51,7 +51,7 @@ const encoder = /* @__PURE__ */ new TextEncoder();
  * @param secret - the shared secret (UTF-8), as given to the TURN server
  * @param user - the application's user id; may be empty (the username is then the expiry alone)
  * @param ttlSeconds - how long the credentials last, whole seconds > 0
- * @param nowSeconds - the current Unix time in seconds (`Math.floor(Date.now() / 1000)`)
+ * @param nowSeconds - the current Unix time in seconds (whole seconds since 1970, read from the wall clock by the caller)
  * @param options - the separator (default `":"`) and HMAC capability
  * @returns the username, the password and the expiry
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for an empty secret, a ttl that is not a
@@ -75,7 +75,7 @@ export function turnRestCredentials(
   if (typeof user !== "string") throw new IcekitError("INVALID_ARGUMENT", "user: pass a string (it may be empty)");
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new IcekitError("INVALID_ARGUMENT", `ttlSeconds ${ttlSeconds}: pass whole seconds > 0, e.g. 86400`);
   if (typeof nowSeconds !== "number" || !Number.isFinite(nowSeconds) || nowSeconds < 0) {
-    throw new IcekitError("INVALID_ARGUMENT", `nowSeconds ${nowSeconds}: pass Unix seconds, e.g. Math.floor(Date.now() / 1000)`);
+    throw new IcekitError("INVALID_ARGUMENT", `nowSeconds ${nowSeconds}: pass the wall clock's Unix time in seconds (since 1970)`);
   }
   const separator = options.separator ?? ":";
   if (separator.length !== 1) throw new IcekitError("INVALID_ARGUMENT", `separator ${JSON.stringify(separator)}: pass one character`);

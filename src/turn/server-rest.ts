@@ -40,7 +40,7 @@ function secretBytes(secret: string | Uint8Array): Uint8Array {
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for an empty secret
  * @example
  * ```ts
- * const username = `${Math.floor(Date.now() / 1000) + 3600}:alice`;
+ * const username = `${nowSeconds + 3600}:alice`; // nowSeconds: the wall clock in Unix seconds
  * const password = restSecretPassword("s3cret", username); // what the web service hands out
  * ```
  */
@@ -99,7 +99,7 @@ export function restSecretUsers(
   hmac: HmacFactory = createHmacKey,
   separator = ":",
 ): (username: string) => string | undefined {
-  if (typeof unixTime !== "function") throw new IcekitError("INVALID_ARGUMENT", "unixTime: pass a function giving seconds since 1970, e.g. () => Date.now() / 1000");
+  if (typeof unixTime !== "function") throw new IcekitError("INVALID_ARGUMENT", "unixTime: pass a function giving seconds since 1970, e.g. one reading the wall clock in src/node");
   if (typeof separator !== "string" || separator.length !== 1 || /\d/.test(separator)) {
     throw new IcekitError("INVALID_ARGUMENT", `restSeparator ${JSON.stringify(separator)}: pass one character that is not a digit, e.g. ":"`);
   }

@@ -41,7 +41,7 @@
  *   }
  *   clearTimeout(timer);
  *   const at = server.pollTimeout();
- *   if (at !== undefined) timer = setTimeout(() => { server.handleTimeout(now()); pump(); }, at - now());
+ *   if (at !== undefined) timer = setTimer(() => { server.handleTimeout(now()); pump(); }, at - now());
  * }
  * listener.on("message", (data, r) => { server.handleReceive(now(), { local: listenerLocal, remote: addr(r), transport: "udp", data }); pump(); });
  * ```
