@@ -18,10 +18,9 @@
  *
  * @module
  */
-import { toBase64 } from "../bytes/hex";
-import { createHmacKey } from "../crypto/hmac";
 import type { HmacFactory } from "../crypto/types";
 import { IcekitError } from "../errors";
+import { restSecretPassword } from "./server-rest";
 
 /** A username and password for the TURN REST API scheme. */
 export interface TurnRestCredentials {
@@ -40,8 +39,6 @@ export interface TurnRestCredentialOptions {
   /** HMAC capability (default: icekit's pure implementation). */
   readonly hmac?: HmacFactory;
 }
-
-const encoder = /* @__PURE__ */ new TextEncoder();
 
 /**
  * Makes TURN REST API credentials: what coturn with `--use-auth-secret
@@ -84,6 +81,6 @@ export function turnRestCredentials(
   if (user.includes(separator)) throw new IcekitError("INVALID_ARGUMENT", `user ${JSON.stringify(user)} contains the separator ${JSON.stringify(separator)}; pick another separator or user id`);
   const expiresAt = Math.floor(nowSeconds) + ttlSeconds;
   const username = user === "" ? String(expiresAt) : `${expiresAt}${separator}${user}`;
-  const mac = (options.hmac ?? createHmacKey)("sha1", encoder.encode(secret)).compute(encoder.encode(username));
-  return { username, password: toBase64(mac), expiresAt };
+  // The same derivation the server checks with: one definition for both ends.
+  return { username, password: restSecretPassword(secret, username, options.hmac), expiresAt };
 }
