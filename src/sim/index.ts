@@ -30,3 +30,4 @@ export { formatTrace, formatTraceEvent, traceHash, traceJson, traceLine, Fnv64 }
 export type { TraceEvent, TraceKind, DropReason, NetworkStats } from "./trace";
 export { runNatMatrix, expectedPath, MATRIX_BEHAVIORS, SEED_BEHAVIORS } from "./matrix";
 export type { MatrixBehavior, MatrixCell, NatMatrixOptions } from "./matrix";
+export { attachTurnServer } from "./turn";

@@ -19,11 +19,11 @@ import type { IceCandidate } from "../ice/candidate";
 import { StunServer } from "../stun/server";
 import { TurnServer } from "../turn/server";
 import { IcekitError } from "../errors";
-import type { Timer } from "./clock";
-import type { Host, Socket } from "./host";
+import type { Host } from "./host";
 import type { EndpointDependence, NatBehavior } from "./nat-behavior";
 import { natBehavior } from "./nat-behavior";
 import { Network } from "./network";
+import { attachTurnServer } from "./turn";
 import { fullCone, portRestrictedCone, restrictedCone, symmetric } from "./presets";
 
 /** A row (and column) of the matrix: a name and the NAT in front of the agent (undefined: none). */
@@ -253,55 +253,8 @@ function runCell(ra: MatrixBehavior, rb: MatrixBehavior, seed: number, loss: num
   return { a: ra.name, b: rb.name, connected: true, path, pair: `${sel.local.type}-${sel.remote.type}`, ms: net.now - start, expected, ok: path === expected };
 }
 
-/**
- * A TURN server at {@link TURN}, driven by hand: it binds a relay socket per allocation
- * (`relay-open` → bind → `handleRelayBound`), which `net.attach` cannot do.
- */
+/** The TURN server at {@link TURN}, relaying for anyone (the simulated internet has no inside). */
 function attachTurn(net: Network): TurnServer {
   const host = net.server(TURN_IP, { name: "turn" });
-  const server = new TurnServer({ realm: "example.org", users: { user: "pass" }, relayAddresses: [TURN_IP], random: host.random, allowPeer: ["0.0.0.0/0"] });
-  const sockets = new Map<string, Socket>();
-  const key = (a: TransportAddress) => `${a.address}|${a.port}`;
-  let timer: Timer | undefined;
-  let timerAt: number | undefined;
-  const drive = (): void => {
-    let again = true;
-    while (again) {
-      again = false;
-      for (let t = server.pollTransmit(); t !== undefined; t = server.pollTransmit()) (sockets.get(t.local ? key(t.local) : "") ?? main).send(t);
-      for (let e = server.pollEvent(); e !== undefined; e = server.pollEvent()) {
-        again = true;
-        if (e.type === "relay-open") {
-          sockets.set(key(e.relayed), bind(e.relayed.port, e.relayed.address));
-          server.handleRelayBound(net.now, e.relayed);
-        } else if (e.type === "relay-close") {
-          sockets.get(key(e.relayed))?.close();
-          sockets.delete(key(e.relayed));
-        }
-      }
-    }
-    const at = server.pollTimeout();
-    if (at === timerAt) return;
-    timer?.cancel();
-    timerAt = at;
-    timer =
-      at === undefined
-        ? undefined
-        : net.at(Math.max(at, net.now), () => {
-            timer = undefined;
-            timerAt = undefined;
-            server.handleTimeout(net.now);
-            drive();
-          });
-  };
-  const bind = (port: number, address?: string): Socket => {
-    const sock = host.bind(port, address);
-    sock.onReceive = (r, now) => {
-      server.handleReceive(now, r);
-      drive();
-    };
-    return sock;
-  };
-  const main = bind(3478);
-  return server;
+  return attachTurnServer(net, host, new TurnServer({ realm: "example.org", users: { user: "pass" }, relayAddresses: [TURN_IP], random: host.random, allowPeer: ["0.0.0.0/0"] }));
 }

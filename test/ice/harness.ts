@@ -2,8 +2,8 @@
  * Two ICE agents on the simulator, with a signaling channel between them that delivers
  * credentials, candidates and end-of-candidates after a configurable delay (net.after).
  */
-import type { Attached, Host, LinkOptions, NatBehavior, Network, Socket, Timer, TransportAddress } from "../../src/sim/index";
-import { Network as SimNetwork } from "../../src/sim/index";
+import type { Attached, Host, LinkOptions, NatBehavior, Network, TransportAddress } from "../../src/sim/index";
+import { Network as SimNetwork, attachTurnServer } from "../../src/sim/index";
 import { StunServer } from "../../src/stun/server";
 import { TurnServer } from "../../src/turn/server";
 import { IceAgent } from "../../src/ice/agent";
@@ -200,54 +200,10 @@ export function scenario(o: ScenarioOptions = {}): Scenario {
   };
 }
 
-/**
- * A TURN server at {@link TURN}. `net.attach` binds its sockets once, but a TURN server binds a
- * relay socket per allocation, so this drives the engine by hand, as the Node driver does.
- */
+/** A TURN server at {@link TURN}, run with the simulator's TURN hook. */
 export function attachTurn(net: Network): TurnServer {
   const host = net.server(TURN_IP, { name: "turn" });
-  const server = new TurnServer({ realm: "example.org", users: { user: "pass" }, relayAddresses: [TURN_IP], random: host.random, allowPeer: ["0.0.0.0/0"] });
-  const sockets = new Map<string, Socket>();
-  const key = (a: TransportAddress) => `${a.address}|${a.port}`;
-  let timer: Timer | undefined;
-  let timerAt: number | undefined;
-  const drive = (): void => {
-    let again = true;
-    while (again) {
-      again = false;
-      for (let t = server.pollTransmit(); t !== undefined; t = server.pollTransmit()) (sockets.get(t.local ? key(t.local) : "") ?? main).send(t);
-      for (let e = server.pollEvent(); e !== undefined; e = server.pollEvent()) {
-        again = true;
-        if (e.type === "relay-open") {
-          sockets.set(key(e.relayed), bind(e.relayed.port, e.relayed.address));
-          server.handleRelayBound(net.now, e.relayed);
-        } else if (e.type === "relay-close") {
-          sockets.get(key(e.relayed))?.close();
-          sockets.delete(key(e.relayed));
-        }
-      }
-    }
-    const at = server.pollTimeout();
-    if (at === timerAt) return;
-    timer?.cancel();
-    timerAt = at;
-    timer = at === undefined ? undefined : net.at(Math.max(at, net.now), () => {
-      timer = undefined;
-      timerAt = undefined;
-      server.handleTimeout(net.now);
-      drive();
-    });
-  };
-  const bind = (port: number, address?: string): Socket => {
-    const sock = host.bind(port, address);
-    sock.onReceive = (r, now) => {
-      server.handleReceive(now, r);
-      drive();
-    };
-    return sock;
-  };
-  const main = bind(3478);
-  return server;
+  return attachTurnServer(net, host, new TurnServer({ realm: "example.org", users: { user: "pass" }, relayAddresses: [TURN_IP], random: host.random, allowPeer: ["0.0.0.0/0"] }));
 }
 
 /** Sends `text` from `p` at the network's time and reports whether the agent accepted it. */
