@@ -8,3 +8,4 @@ export * from "./discovery";
 export * from "./natpmp";
 export * from "./pcp";
 export * from "./port-mapping";
+export * from "./gateway-probe";

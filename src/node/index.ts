@@ -18,3 +18,4 @@ export * from "./ice";
 export * from "./ice-mux";
 export * from "./port-mapping";
 export * from "./udp";
+export * from "./gateway-probe";

@@ -64,6 +64,14 @@ describe.runIf(enabled)("port mapping through miniupnpd", () => {
     });
   }
 
+  it("probeGateway finds PCP and NAT-PMP on miniupnpd without mapping anything", async () => {
+    const script = `import("${process.cwd()}/src/node/gateway-probe.ts").then(async (m) => { const r = await m.probeGateway({ gateway: ${JSON.stringify(topo.gatewayIp)} }); process.stdout.write(JSON.stringify(r)); });`;
+    const before = topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
+    const r = await run("ip", ["netns", "exec", topo.lan, process.execPath, "--import", "tsx", "-e", script], { timeoutMs: 20_000 });
+    expect(JSON.parse(r.stdout), r.stderr).toEqual({ gateway: topo.gatewayIp, clientAddress: topo.lanIp, pcp: true, natpmp: true, externalAddress: topo.routerWanIp });
+    expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).toBe(before);
+  });
+
   it("natpmpc sees the same gateway and external address", async () => {
     const r = await run("ip", ["netns", "exec", topo.lan, "natpmpc", "-g", topo.gatewayIp], { timeoutMs: 15_000 });
     expect(r.stdout).toContain(`Public IP address : ${topo.routerWanIp}`);
