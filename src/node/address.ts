@@ -11,6 +11,12 @@ import { canonicalIp, ipFamily } from "../bytes/ip";
  * A {@link TransportAddress} from an address and port as Node reports them. IPv4-mapped IPv6
  * addresses from dual-stack sockets (`::ffff:192.0.2.1`) become plain IPv4, so that they compare
  * equal to what STUN servers report.
+ *
+ * @example
+ * ```ts
+ * fromNode("::ffff:192.0.2.1", 3478); // → { family: "IPv4", address: "192.0.2.1", port: 3478 }
+ * fromNode("fe80::1%eth0", 5000);     // → { family: "IPv6", address: "fe80::1", port: 5000 }
+ * ```
  */
 export function fromNode(address: string, port: number): TransportAddress {
   const pct = address.indexOf("%");
@@ -20,7 +26,15 @@ export function fromNode(address: string, port: number): TransportAddress {
   return { family, address: canonicalIp(bare), port };
 }
 
-/** A {@link TransportAddress} from a bound socket's `address()`. */
+/**
+ * A {@link TransportAddress} from a bound socket's `address()`.
+ *
+ * @example
+ * ```ts
+ * const socket = await bindUdp("127.0.0.1");
+ * fromAddressInfo(socket.address()); // → { family: "IPv4", address: "127.0.0.1", port: 50123 }
+ * ```
+ */
 export function fromAddressInfo(info: AddressInfo): TransportAddress {
   return fromNode(info.address, info.port);
 }

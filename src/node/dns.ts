@@ -13,14 +13,30 @@ import type { IceServerUri } from "../uri";
 import { parseIceServerUri, srvServiceName } from "../uri";
 import { fromNode } from "./address";
 
-/** A resolved server: where to send, and how. */
+/**
+ * A resolved server: where to send, and how.
+ *
+ * @example
+ * ```ts
+ * const { uri, addresses }: ResolvedServer = await resolveServer("turn:turn.example.org");
+ * // → uri.port 3478; addresses [{ family: "IPv4", address: "203.0.113.1", port: 3478 }, ...]
+ * ```
+ */
 export interface ResolvedServer {
   readonly uri: IceServerUri;
   /** Candidates in the order to try them (SRV priority/weight order, then IPv4 before IPv6). */
   readonly addresses: readonly TransportAddress[];
 }
 
-/** Options for {@link resolveServer}. */
+/**
+ * Options for {@link resolveServer}.
+ *
+ * @example
+ * ```ts
+ * const options: ResolveOptions = { family: "IPv4", signal: AbortSignal.timeout(2000) };
+ * const { addresses } = await resolveServer("stun:stun.example.org", options); // A records only
+ * ```
+ */
 export interface ResolveOptions {
   /** Restrict to one family, e.g. to match the local socket. */
   readonly family?: "IPv4" | "IPv6";
@@ -33,6 +49,13 @@ export interface ResolveOptions {
  * (taken as `stun:`), and parses it.
  *
  * @throws {@link IcekitError} `INVALID_URI` with what a valid one looks like
+ *
+ * @example
+ * ```ts
+ * parseServer("192.0.2.1:3478");      // → { scheme: "stun", host: "192.0.2.1", port: 3478, transport: "udp", ... }
+ * parseServer("turn.example.org", "turn").port;   // → 3478
+ * parseServer("turns:turn.example.org").transport; // → "tls" (port 5349)
+ * ```
  */
 export function parseServer(server: string, defaultScheme: "stun" | "turn" = "stun"): IceServerUri {
   const withScheme = /^(stuns?|turns?):/i.test(server) ? server : `${defaultScheme}:${server}`;
@@ -48,6 +71,12 @@ async function lookupHost(host: string, port: number, family: "IPv4" | "IPv6" | 
  * Resolves a server to transport addresses.
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when the name does not resolve
+ *
+ * @example
+ * ```ts
+ * const { addresses } = await resolveServer("stun:stun.example.org"); // SRV _stun._udp first, then A/AAAA
+ * addresses[0]; // → { family: "IPv4", address: "203.0.113.1", port: 3478 }
+ * ```
  */
 export async function resolveServer(server: string | IceServerUri, options: ResolveOptions = {}): Promise<ResolvedServer> {
   const uri = typeof server === "string" ? parseServer(server) : server;

@@ -21,13 +21,33 @@ import { streamFrameLength } from "../turn/channel-data";
 import { fromNode, fromAddressInfo } from "./address";
 import { monotonicNow } from "./clock";
 
-/** An engine the driver can run; `handleTransportError` is optional. */
+/**
+ * An engine the driver can run; `handleTransportError` is optional.
+ *
+ * @example
+ * ```ts
+ * const engine: DrivableEngine<StunClientEvent> = new StunClient(); // any Engine with handleReceive
+ * const driver = new NodeDriver(engine, { onEvent: (e) => console.log(e.type) });
+ * ```
+ */
 export type DrivableEngine<E> = Engine<E> & {
   handleReceive(now: number, received: Received): unknown;
   handleTransportError?(now: number, remote: TransportAddress, transport: TransportProtocol, detail: string): void;
 };
 
-/** Options for a {@link NodeDriver}. */
+/**
+ * Options for a {@link NodeDriver}.
+ *
+ * @example
+ * ```ts
+ * const options: NodeDriverOptions<TurnClientEvent> = {
+ *   onEvent: (e) => { if (e.type === "data") console.log(e.peer, e.data); },
+ *   onUnhandled: (received) => otherProtocol(received.data), // datagrams the TURN client passed back
+ *   tls: { servername: "turn.example.org" },
+ * };
+ * const driver = new NodeDriver(turn, options);
+ * ```
+ */
 export interface NodeDriverOptions<E> {
   /** Called for every event, synchronously while the driver drains the engine. */
   readonly onEvent?: (event: E) => void;
@@ -47,7 +67,18 @@ interface StreamConn {
   connected: boolean;
 }
 
-/** Runs one engine on Node sockets. Call {@link close} when done. */
+/**
+ * Runs one engine on Node sockets. Call {@link close} when done.
+ *
+ * @example
+ * ```ts
+ * const client = new StunClient();
+ * const driver = new NodeDriver(client, { onEvent: (e) => { console.log(e.type); driver.close(); } }); // → "success"
+ * driver.addUdpSocket(await bindUdp("0.0.0.0"));
+ * client.request(monotonicNow(), { remote: { family: "IPv4", address: "192.0.2.1", port: 3478 }, transport: "udp" });
+ * driver.pump(); // sends the request and arms the retransmission timer
+ * ```
+ */
 export class NodeDriver<E> {
   readonly #engine: DrivableEngine<E>;
   readonly #options: NodeDriverOptions<E>;

@@ -19,7 +19,19 @@ import { parseServer, resolveServer } from "./dns";
 import { NodeDriver } from "./driver";
 import { bindUdp, routeLocalAddress, udpLocal } from "./udp";
 
-/** Options for {@link discoverNat}. */
+/**
+ * Options for {@link discoverNat}.
+ *
+ * @example
+ * ```ts
+ * const options: DiscoverNatOptions = {
+ *   server: "stun:stun.example.org",                      // must support RFC 5780 (two IPs)
+ *   onProgress: (test) => console.log(test.name, test.result), // → "mapping-II" "response", ...
+ *   signal: AbortSignal.timeout(60_000),
+ * };
+ * const report = await discoverNat(options);
+ * ```
+ */
 export interface DiscoverNatOptions extends Omit<NatDiscoveryOptions, "server" | "local" | "hairpinLocal"> {
   /** The server: `stun:host[:port]` or `host[:port]`. It must support RFC 5780 (two IPs) for the behaviours. */
   readonly server: string;
@@ -38,6 +50,14 @@ export interface DiscoverNatOptions extends Omit<NatDiscoveryOptions, "server" |
  * UDP-blocked probe) and resolves with the report.
  *
  * @throws {@link IcekitError} when the server does not resolve or the socket cannot be bound
+ *
+ * @example
+ * ```ts
+ * const report = await discoverNat({ server: "stun:stun.example.org:3478" });
+ * report.natType;   // → "port-restricted-cone"
+ * report.mapping;   // → "endpoint-independent"
+ * report.filtering; // → "address-and-port-dependent"
+ * ```
  */
 export async function discoverNat(options: DiscoverNatOptions): Promise<NatReport> {
   const uri = parseServer(options.server);

@@ -22,7 +22,19 @@ import type { StunServerEvent, StunServerOptions, StunServerStats } from "../stu
 import { NodeDriver } from "./driver";
 import { bindUdp, udpLocal } from "./udp";
 
-/** Options for {@link startStunServer}: the engine's, with the addresses to bind. */
+/**
+ * Options for {@link startStunServer}: the engine's, with the addresses to bind.
+ *
+ * @example
+ * ```ts
+ * const options: NodeStunServerOptions = {
+ *   listen: { address: "0.0.0.0", port: 3478 },
+ *   software: "icekit",
+ *   onEvent: (e) => console.log(e.type), // → "binding", or "error-response"
+ * };
+ * const server = await startStunServer(options);
+ * ```
+ */
 export interface NodeStunServerOptions extends Omit<StunServerOptions, "primary" | "alternate"> {
   /** Where to listen (default `0.0.0.0:3478`). With `alt` it must be a specific IP address. */
   readonly listen?: { readonly address: string; readonly port: number };
@@ -34,7 +46,17 @@ export interface NodeStunServerOptions extends Omit<StunServerOptions, "primary"
   readonly onEvent?: (event: StunServerEvent) => void;
 }
 
-/** A running STUN server. */
+/**
+ * A running STUN server.
+ *
+ * @example
+ * ```ts
+ * const server: NodeStunServer = await startStunServer({ listen: { address: "127.0.0.1", port: 0 } });
+ * server.udp[0]; // → { family: "IPv4", address: "127.0.0.1", port: 50123 }: the port the kernel chose
+ * server.tcp;    // → the same address and port, over TCP
+ * await server.close();
+ * ```
+ */
 export interface NodeStunServer {
   /** The UDP sockets bound, in RFC 5780 order (A1:P1, A1:P2, A2:P1, A2:P2). */
   readonly udp: readonly TransportAddress[];
@@ -50,6 +72,12 @@ export interface NodeStunServer {
  * Binds the sockets and starts answering.
  *
  * @throws {@link IcekitError} when an address cannot be bound or the options do not fit
+ *
+ * @example
+ * ```ts
+ * const server = await startStunServer(); // 0.0.0.0:3478, UDP and TCP
+ * server.stats().successResponses; // → Binding requests answered so far, e.g. 42
+ * ```
  */
 export async function startStunServer(options: NodeStunServerOptions = {}): Promise<NodeStunServer> {
   const listen = options.listen ?? { address: "0.0.0.0", port: 3478 };

@@ -23,7 +23,15 @@ import { NodeDriver } from "./driver";
 import { monotonicNow } from "./clock";
 import { bindUdp, routeLocalAddress, udpLocal } from "./udp";
 
-/** Options for {@link stunBinding}. */
+/**
+ * Options for {@link stunBinding}.
+ *
+ * @example
+ * ```ts
+ * const options: StunBindingOptions = { transport: "tcp", signal: AbortSignal.timeout(5000) };
+ * const { mapped } = await stunBinding("stun:stun.example.org", options);
+ * ```
+ */
 export interface StunBindingOptions {
   /** Local address to bind; default: the address the kernel routes to the server from. */
   readonly localAddress?: string;
@@ -44,7 +52,15 @@ export interface StunBindingOptions {
   readonly tls?: tls.ConnectionOptions;
 }
 
-/** What one Binding transaction learned. */
+/**
+ * What one Binding transaction learned.
+ *
+ * @example
+ * ```ts
+ * const r: StunBindingResult = await stunBinding("stun:stun.example.org");
+ * console.log(r.mapped, r.rttMs); // → { family: "IPv4", address: "203.0.113.7", port: 61234 } 23.4
+ * ```
+ */
 export interface StunBindingResult {
   /** The server's address that answered. */
   readonly server: TransportAddress;
@@ -60,7 +76,15 @@ export interface StunBindingResult {
   readonly response: StunMessage;
 }
 
-/** Reads the reflexive address a Binding success response carries (RFC 8489 §6.3.3). */
+/**
+ * Reads the reflexive address a Binding success response carries (RFC 8489 §6.3.3).
+ *
+ * @example
+ * ```ts
+ * mappedAddressOf(e.response); // e: a StunClient "success" event
+ * // → { family: "IPv4", address: "203.0.113.7", port: 61234 }, or undefined without (XOR-)MAPPED-ADDRESS
+ * ```
+ */
 export function mappedAddressOf(response: StunMessage): TransportAddress | undefined {
   try {
     return response.get(XorMappedAddress) ?? response.get(MappedAddress);
@@ -75,6 +99,13 @@ export function mappedAddressOf(response: StunMessage): TransportAddress | undef
  * @param server - `stun:host[:port]`, `stuns:host`, `turn:host?transport=tcp`, or `host[:port]`
  * @throws {@link IcekitError} when the server does not resolve or the transaction fails; the
  *   message says why (timeout after the retransmissions, an error response, ...)
+ *
+ * @example
+ * ```ts
+ * const { mapped, local } = await stunBinding("stun.example.org:3478");
+ * console.log(`${local.address}:${local.port} is ${mapped.address}:${mapped.port} outside`);
+ * // → "192.168.1.23:50123 is 203.0.113.7:61234 outside"
+ * ```
  */
 export async function stunBinding(server: string, options: StunBindingOptions = {}): Promise<StunBindingResult> {
   const uri = parseServer(server);

@@ -37,7 +37,16 @@ import { parseServer, resolveServer } from "./dns";
 import { NodeDriver } from "./driver";
 import { bindUdp, routeLocalAddress, udpLocal } from "./udp";
 
-/** Options for {@link connectTurn}. */
+/**
+ * Options for {@link connectTurn}.
+ *
+ * @example
+ * ```ts
+ * const options: ConnectTurnOptions = { username: "user", password: "pass", family: "dual", lifetime: 1200 };
+ * const turn = await connectTurn("turn:turn.example.org", options);
+ * turn.relayedAddresses.length; // → 2: one IPv4, one IPv6
+ * ```
+ */
 export interface ConnectTurnOptions {
   /** Long-term credential username (for coturn's REST secret, see `turnRestCredentials`). */
   readonly username: string;
@@ -69,7 +78,15 @@ export interface ConnectTurnOptions {
   readonly signal?: AbortSignal;
 }
 
-/** One datagram a peer sent through the relay. */
+/**
+ * One datagram a peer sent through the relay.
+ *
+ * @example
+ * ```ts
+ * for await (const { peer, data, channel } of turn) console.log(peer.address, data.length, channel);
+ * // → 198.51.100.4 5 16384 (on channel 0x4000), or undefined for a Data indication
+ * ```
+ */
 export interface TurnDatagram {
   /** The peer, as the server saw it. */
   readonly peer: TransportAddress;
@@ -82,6 +99,15 @@ export interface TurnDatagram {
 /**
  * A live TURN allocation on Node sockets. Iterating it yields the datagrams peers send (kept,
  * up to 1024, while nobody iterates and no `onData` listener is registered).
+ *
+ * @example
+ * ```ts
+ * const turn: TurnConnection = await connectTurn("turn:turn.example.org", { username: "user", password: "pass" });
+ * const stop = turn.onData((data, peer) => console.log(peer, data));
+ * turn.send("198.51.100.4:5000", new TextEncoder().encode("hello")); // → true; the permission is made first
+ * stop();
+ * await turn.close();
+ * ```
  */
 export interface TurnConnection extends AsyncIterable<TurnDatagram> {
   /** The server holding the allocation. */
@@ -149,6 +175,12 @@ type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
  * @throws {@link TransactionError} when the allocation fails (`code` is the reason, `errorCode`
  *   the STUN error code: 401 wrong credentials, 486 quota, 508 capacity...);
  *   {@link IcekitError} for a bad URI, a name that does not resolve, or missing credentials
+ *
+ * @example
+ * ```ts
+ * const turn = await connectTurn("turns:turn.example.org", { username: "user", password: "pass" });
+ * turn.relayed; // → { family: "IPv4", address: "203.0.113.1", port: 60533 }
+ * ```
  */
 export async function connectTurn(server: string, options: ConnectTurnOptions): Promise<TurnConnection> {
   const uri = parseServer(server, "turn");

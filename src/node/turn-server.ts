@@ -39,7 +39,20 @@ import { fromNode } from "./address";
 import { monotonicNow } from "./clock";
 import { udpLocal } from "./udp";
 
-/** Options for {@link startTurnServer}: the engine's, with where to listen and relay. */
+/**
+ * Options for {@link startTurnServer}: the engine's, with where to listen and relay.
+ *
+ * @example
+ * ```ts
+ * const options: NodeTurnServerOptions = {
+ *   listen: { address: "0.0.0.0", port: 3478 },
+ *   relayIp: "203.0.113.1", // the public address peers reach
+ *   realm: "example.org",
+ *   secret: "north",        // TURN REST API credentials, as turnRestCredentials makes them
+ * };
+ * const server = await startTurnServer(options);
+ * ```
+ */
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, "relayAddresses" | "unixTime"> {
   /** Where to listen for clients, UDP and TCP (default `0.0.0.0:3478`; port 0 picks one). */
   readonly listen?: { readonly address: string; readonly port: number };
@@ -63,7 +76,15 @@ export interface NodeTurnServerOptions extends Omit<TurnServerOptions, "relayAdd
   readonly onEvent?: (event: TurnServerEvent) => void;
 }
 
-/** Counters of a running server: the engine's and the sockets'. */
+/**
+ * Counters of a running server: the engine's and the sockets'.
+ *
+ * @example
+ * ```ts
+ * const s: NodeTurnServerStats = server.stats();
+ * console.log(s.allocations, s.relaySockets, s.tcpConnections); // → 2 2 1
+ * ```
+ */
 export interface NodeTurnServerStats extends TurnServerStats {
   /** Relay sockets open (allocations' and reservations'). */
   readonly relaySockets: number;
@@ -71,7 +92,17 @@ export interface NodeTurnServerStats extends TurnServerStats {
   readonly tcpConnections: number;
 }
 
-/** A running TURN server. */
+/**
+ * A running TURN server.
+ *
+ * @example
+ * ```ts
+ * const server: NodeTurnServer = await startTurnServer({ listen: { address: "127.0.0.1", port: 0 },
+ *   realm: "test", users: { user: "pass" }, allowPeer: ["127.0.0.0/8"] });
+ * const url = `turn:127.0.0.1:${server.address.port}`; // for connectTurn in a test
+ * await server.close();
+ * ```
+ */
 export interface NodeTurnServer {
   /** The UDP listener's address. */
   readonly address: TransportAddress;
@@ -118,6 +149,12 @@ function defaultRelayIps(listen: string): string[] {
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when the options do not fit (see
  *   {@link TurnServer}) or the listening address cannot be bound
+ *
+ * @example
+ * ```ts
+ * const server = await startTurnServer({ realm: "example.org", users: { alice: "s3cret" } }); // 0.0.0.0:3478
+ * server.relayIps; // → ["192.0.2.1"]: the host's first non-internal IPv4 address
+ * ```
  */
 export async function startTurnServer(options: NodeTurnServerOptions): Promise<NodeTurnServer> {
   if (typeof options !== "object" || options === null) throw new IcekitError("INVALID_ARGUMENT", "pass { realm, users | secret, listen?, relayIp?, ports?, allowPeer? }");

@@ -9,7 +9,15 @@ import type { TransportAddress } from "../bytes/ip";
 import { IcekitError } from "../errors";
 import { fromAddressInfo } from "./address";
 
-/** Binds a UDP socket; resolves once it is listening. */
+/**
+ * Binds a UDP socket; resolves once it is listening.
+ *
+ * @example
+ * ```ts
+ * const socket = await bindUdp("0.0.0.0"); // any free port
+ * udpLocal(socket); // → { family: "IPv4", address: "0.0.0.0", port: 50123 }
+ * ```
+ */
 export function bindUdp(address: string, port = 0, signal?: AbortSignal): Promise<dgram.Socket> {
   const family = address.includes(":") ? "udp6" : "udp4";
   return new Promise((resolve, reject) => {
@@ -37,6 +45,11 @@ export function bindUdp(address: string, port = 0, signal?: AbortSignal): Promis
 /**
  * The local IP address the kernel routes to `remote` from, found by connecting a throwaway UDP
  * socket (no packet is sent).
+ *
+ * @example
+ * ```ts
+ * await routeLocalAddress({ family: "IPv4", address: "203.0.113.1", port: 3478 }); // → "192.168.1.23"
+ * ```
  */
 export function routeLocalAddress(remote: TransportAddress): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -53,7 +66,15 @@ export function routeLocalAddress(remote: TransportAddress): Promise<string> {
   });
 }
 
-/** The socket's bound address as a {@link TransportAddress}. */
+/**
+ * The socket's bound address as a {@link TransportAddress}.
+ *
+ * @example
+ * ```ts
+ * const socket = await bindUdp("127.0.0.1");
+ * udpLocal(socket); // → { family: "IPv4", address: "127.0.0.1", port: 50123 }
+ * ```
+ */
 export function udpLocal(socket: dgram.Socket): TransportAddress {
   return fromAddressInfo(socket.address());
 }

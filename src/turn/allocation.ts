@@ -23,7 +23,15 @@ import type { StunDeferredReply } from "../stun/server-types";
 import type { AddressErrorCodeValue } from "../stun/attributes/error";
 import type { TurnFiveTuple } from "./server-types";
 
-/** A permission (RFC 8656 §9): an IP address a relayed address accepts data from. */
+/**
+ * A permission (RFC 8656 §9): an IP address a relayed address accepts data from.
+ *
+ * @example
+ * ```ts
+ * const perm: Permission | undefined = relay.permissions.get(received.remote.address); // by IP: ports are ignored (RFC 8656 §9)
+ * const relayed = perm !== undefined && perm.expiresAt > now; // → false 300 s after the last CreatePermission
+ * ```
+ */
 export interface Permission {
   /** The peer IP, canonical text. */
   readonly ip: string;
@@ -33,7 +41,17 @@ export interface Permission {
   readonly channels: Map<number, Channel>;
 }
 
-/** A channel binding (RFC 8656 §12): a number standing for a peer transport address. */
+/**
+ * A channel binding (RFC 8656 §12): a number standing for a peer transport address.
+ *
+ * @example
+ * ```ts
+ * const ch: Channel | undefined = allocation.channels.get(0x4000);
+ * if (ch !== undefined && ch.expiresAt > now) {
+ *   transmits.push({ local: ch.relay.address, remote: ch.peer, transport: "udp", data: payload });
+ * }
+ * ```
+ */
 export interface Channel {
   /** 0x4000-0x4FFF. */
   readonly number: number;
@@ -45,7 +63,16 @@ export interface Channel {
   expiresAt: number;
 }
 
-/** A relayed transport address of an allocation, with its own lifetime (RFC 8656 §6). */
+/**
+ * A relayed transport address of an allocation, with its own lifetime (RFC 8656 §6).
+ *
+ * @example
+ * ```ts
+ * const relay: Relay | undefined = table.slotAt(received.local)?.relay; // a peer's datagram on a relay socket
+ * relay?.address;                       // → { family: "IPv4", address: "192.0.2.1", port: 60533 }
+ * relay?.allocation.fiveTuple.remote;   // → the client to forward it to
+ * ```
+ */
 export interface Relay {
   readonly allocation: Allocation;
   readonly address: TransportAddress;
@@ -57,6 +84,16 @@ export interface Relay {
 /**
  * A relay socket the engine asked the driver for: an allocation's relayed address, a port held
  * for a RESERVATION-TOKEN, or one still being bound.
+ *
+ * @example
+ * ```ts
+ * const slot: RelaySlot = {
+ *   address: { family: "IPv4", address: "192.0.2.1", port: 60533 },
+ *   bound: false, relay: undefined, pending: allocation, reservation: undefined,
+ * };
+ * table.addSlot(slot);        // then a relay-open event; handleRelayBound sets slot.bound
+ * table.slotAt(slot.address); // → slot
+ * ```
  */
 export interface RelaySlot {
   readonly address: TransportAddress;
@@ -70,7 +107,15 @@ export interface RelaySlot {
   reservation: Reservation | undefined;
 }
 
-/** A port held for a later Allocate with RESERVATION-TOKEN (RFC 8656 §7.2, §18.10). */
+/**
+ * A port held for a later Allocate with RESERVATION-TOKEN (RFC 8656 §7.2, §18.10).
+ *
+ * @example
+ * ```ts
+ * const res: Reservation = { key: toHex(token), quotaKey: "alice", slot, expiresAt: now + 30_000 };
+ * reservations.set(res.key, res); // an Allocate with RESERVATION-TOKEN token takes slot's port
+ * ```
+ */
 export interface Reservation {
   /** Hex of the 8-byte token. */
   readonly key: string;
@@ -80,7 +125,15 @@ export interface Reservation {
   expiresAt: number;
 }
 
-/** An allocation (RFC 8656 §6). */
+/**
+ * An allocation (RFC 8656 §6).
+ *
+ * @example
+ * ```ts
+ * const a: Allocation | undefined = table.find(received.local, received.remote, received.transport);
+ * if (a?.state === "active") console.log(a.id, a.user, a.relays.map((r) => r.address.port)); // → 1 "alice" [60533]
+ * ```
+ */
 export interface Allocation {
   /** Server-local id, for events. */
   readonly id: number;
@@ -119,7 +172,15 @@ export interface Allocation {
   next: Allocation | undefined;
 }
 
-/** The port needs of an Allocate, kept to retry when a bind fails. */
+/**
+ * The port needs of an Allocate, kept to retry when a bind fails.
+ *
+ * @example
+ * ```ts
+ * const shape: AllocateShape = { families: request.families, evenPort: request.evenPort }; // from readAllocate
+ * // → { families: ["IPv4"], evenPort: "pair" } for EVEN-PORT with the R bit
+ * ```
+ */
 export interface AllocateShape {
   readonly families: readonly AddressFamily[];
   readonly evenPort: "any" | "even" | "pair";
@@ -133,6 +194,15 @@ function sameTuple(a: TurnFiveTuple, local: TransportAddress, transport: Transpo
 /**
  * Allocations by 5-tuple, slots by relay port, and per-user counts. See the module comment for
  * the lookup paths.
+ *
+ * @example
+ * ```ts
+ * const table = new AllocationTable();
+ * table.add(allocation); // indexed by its 5-tuple, counted against its quotaKey
+ * const { local, remote, transport } = allocation.fiveTuple;
+ * table.find(local, remote, transport) === allocation; // → true
+ * table.countFor("alice"); // → 1
+ * ```
  */
 export class AllocationTable {
   readonly #byClient = new Map<string, Map<number, Allocation>>();

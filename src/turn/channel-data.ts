@@ -31,12 +31,25 @@
 
 import { IcekitError, StunDecodeError } from "../errors";
 
-/** Lowest channel number a client may bind (RFC 8656 §12, Table 2). */
+/**
+ * Lowest channel number a client may bind (RFC 8656 §12, Table 2).
+ *
+ * @example
+ * ```ts
+ * let next = CHANNEL_NUMBER_MIN;   // 0x4000 = 16384
+ * while (bound.has(next)) next++;  // the lowest free number, as TurnClient picks it
+ * ```
+ */
 export const CHANNEL_NUMBER_MIN = 0x4000;
 
 /**
  * Highest channel number a client may bind (RFC 8656 §12, Table 2). 0x5000-0xFFFF are reserved
  * so that the first byte stays within 64-79, the range RFC 7983 §7 gives TURN channels.
+ *
+ * @example
+ * ```ts
+ * CHANNEL_NUMBER_MAX - CHANNEL_NUMBER_MIN + 1; // → 4096 channels per allocation
+ * ```
  */
 export const CHANNEL_NUMBER_MAX = 0x4fff;
 
@@ -56,12 +69,27 @@ const STUN_HEADER_LENGTH = 20;
  *
  * @param n - a candidate channel number
  * @returns whether `n` is an allowed channel number
+ *
+ * @example
+ * ```ts
+ * isValidChannelNumber(0x4000); // → true
+ * isValidChannelNumber(0x5000); // → false: RFC 5766 allowed it, RFC 8656 §12 does not
+ * ```
  */
 export function isValidChannelNumber(n: number): boolean {
   return Number.isInteger(n) && n >= CHANNEL_NUMBER_MIN && n <= CHANNEL_NUMBER_MAX;
 }
 
-/** One decoded ChannelData message (RFC 8656 §12.4). */
+/**
+ * One decoded ChannelData message (RFC 8656 §12.4).
+ *
+ * @example
+ * ```ts
+ * const frame = new Uint8Array([0x40, 0x00, 0x00, 0x02, 0xaa, 0xbb]);
+ * const { channelNumber, data }: ChannelData = decodeChannelData(frame);
+ * // → channelNumber 0x4000 (16384), data Uint8Array [0xaa, 0xbb]: a view into frame
+ * ```
+ */
 export interface ChannelData {
   /** The channel the data travels on, 0x4000-0x4FFF; it stands for the bound peer address. */
   readonly channelNumber: number;
@@ -191,6 +219,12 @@ export function streamFrameLength(buf: Uint8Array, offset = 0): number | undefin
  * @param padded - whether the frame is padded to a multiple of 4
  * @returns the frame size in bytes
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when `dataLength` is not an integer in 0..65535
+ *
+ * @example
+ * ```ts
+ * channelDataLength(5, false); // → 9: UDP, unpadded
+ * channelDataLength(5, true);  // → 12: TCP and TLS, padded to a multiple of 4
+ * ```
  */
 export function channelDataLength(dataLength: number, padded: boolean): number {
   if (!Number.isInteger(dataLength) || dataLength < 0 || dataLength > MAX_DATA_LENGTH) {
@@ -269,6 +303,12 @@ export function encodeChannelDataInto(
  * @returns the encoded frame
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for a channel number outside 0x4000-0x4FFF or
  *   data longer than 65535 bytes
+ *
+ * @example
+ * ```ts
+ * encodeChannelData(0x4001, new Uint8Array([1, 2, 3]), true);
+ * // → Uint8Array [0x40, 0x01, 0x00, 0x03, 1, 2, 3, 0]: header, data, one byte of zero padding
+ * ```
  */
 export function encodeChannelData(channelNumber: number, data: Uint8Array, padded = false): Uint8Array {
   // Validate before sizing the buffer, so a bad argument gets the message that names it.

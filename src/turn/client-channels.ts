@@ -23,7 +23,15 @@ import { TURN_CHANNEL_LIFETIME_MS, TURN_CHANNEL_REBIND_GUARD_MS } from "./client
  */
 const LATE_REQUEST_MS = 40_000;
 
-/** One channel as the client tracks it. */
+/**
+ * One channel as the client tracks it.
+ *
+ * @example
+ * ```ts
+ * const entry: ChannelEntry | undefined = table.byPeer("198.51.100.4", 5000);
+ * if (entry?.state === "bound") sendChannelData(entry.number, payload); // entry.number → 0x4000 for the first peer
+ * ```
+ */
 export interface ChannelEntry {
   /** The channel number, 0x4000-0x4FFF. */
   readonly number: number;
@@ -44,7 +52,18 @@ interface Hold {
   readonly until: number;
 }
 
-/** Channel numbers ⇄ peers, with RFC 8656 §12's rebinding holds. */
+/**
+ * Channel numbers ⇄ peers, with RFC 8656 §12's rebinding holds.
+ *
+ * @example
+ * ```ts
+ * const table = new ChannelTable();
+ * const ch = table.add(now, { family: "IPv4", address: "198.51.100.4", port: 5000 });
+ * // → { number: 0x4000, state: "binding", tx: undefined, ... }
+ * table.byNumber(0x4000) === ch; // → true
+ * table.remove(ch!); // once a ChannelBind went out, 0x4000 stays held for this peer (RFC 8656 §12)
+ * ```
+ */
 export class ChannelTable {
   readonly #byNumber = new Map<number, ChannelEntry>();
   /** address → port → entry: looked up on every send, so without building a key string. */

@@ -34,7 +34,15 @@ import type { StunMessage } from "../stun/message";
 import type { TurnClient } from "./client"; // for {@link}s only
 import type { TurnAddressFamily, TurnClientOptions } from "./client-types";
 
-/** {@link TurnClientOptions} checked, with the defaults filled in. */
+/**
+ * {@link TurnClientOptions} checked, with the defaults filled in.
+ *
+ * @example
+ * ```ts
+ * const checked: CheckedTurnOptions = checkTurnOptions({ server, username: "user", password: "pass" });
+ * // → { server, transport: "udp", family: "IPv4", tcpRelay: false, marginMs: 60000, maxQueued: 64 }
+ * ```
+ */
 export interface CheckedTurnOptions {
   /** The server, in canonical form. */
   readonly server: TransportAddress;
@@ -56,6 +64,13 @@ export interface CheckedTurnOptions {
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for a bad server address, transport, family,
  *   lifetime, margin or queue size, and the combinations RFC 8656 §7.1 and RFC 6062 §4.1 forbid;
  *   `MISSING_CREDENTIAL` without a username or password
+ *
+ * @example
+ * ```ts
+ * checkTurnOptions({ server, username: "user", password: "pass" }).marginMs; // → 60000
+ * checkTurnOptions({ server, transport: "udp", username: "user", password: "pass", requestedTransport: "tcp" });
+ * // → throws IcekitError INVALID_ARGUMENT: a TCP allocation needs transport "tcp" or "tls" (RFC 6062 §4.1)
+ * ```
  */
 export function checkTurnOptions(options: TurnClientOptions): CheckedTurnOptions {
   if (typeof options !== "object" || options === null) throw new IcekitError("INVALID_ARGUMENT", "pass { server, username, password }");
@@ -103,7 +118,16 @@ export function checkTurnOptions(options: TurnClientOptions): CheckedTurnOptions
   return { server, transport, family, tcpRelay: requested === "tcp", marginMs: margin * 1000, maxQueued };
 }
 
-/** The Allocate request's own attributes (RFC 8656 §7.1; RFC 6062 §4.1), before authentication. */
+/**
+ * The Allocate request's own attributes (RFC 8656 §7.1; RFC 6062 §4.1), before authentication.
+ *
+ * @example
+ * ```ts
+ * const options: TurnClientOptions = { server, username: "user", password: "pass", family: "IPv6", lifetime: 1200 };
+ * allocateAttributes(options, checkTurnOptions(options));
+ * // → REQUESTED-TRANSPORT 17 (UDP), REQUESTED-ADDRESS-FAMILY IPv6, LIFETIME 1200
+ * ```
+ */
 export function allocateAttributes(options: TurnClientOptions, checked: CheckedTurnOptions): AttributeEntry<any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
   // REQUESTED-TRANSPORT: 17 (UDP) or 6 (TCP, RFC 6062 §4.1).
   const out: AttributeEntry<any>[] = [attr(RequestedTransport, checked.tcpRelay ? IpProtocol.TCP : IpProtocol.UDP)]; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -118,7 +142,16 @@ export function allocateAttributes(options: TurnClientOptions, checked: CheckedT
   return out;
 }
 
-/** What an Allocate success response says (RFC 8656 §7.3). */
+/**
+ * What an Allocate success response says (RFC 8656 §7.3).
+ *
+ * @example
+ * ```ts
+ * const ok: AllocateSuccess | string = parseAllocateSuccess(response);
+ * if (typeof ok !== "string") console.log(ok.relayed[0], ok.lifetime);
+ * // → { family: "IPv4", address: "203.0.113.1", port: 60533 } 600
+ * ```
+ */
 export interface AllocateSuccess {
   /** XOR-RELAYED-ADDRESS, one or two (dual). */
   readonly relayed: TransportAddress[];
@@ -132,7 +165,16 @@ export interface AllocateSuccess {
   readonly addressErrors: AddressErrorCodeValue[];
 }
 
-/** Reads an Allocate success response; a string says why it cannot be used. */
+/**
+ * Reads an Allocate success response; a string says why it cannot be used.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseAllocateSuccess(e.response); // e: the StunClient's success event for the Allocate
+ * if (typeof parsed === "string") console.error(parsed);
+ * // → "Allocate success response without XOR-RELAYED-ADDRESS (RFC 8656 §7.3)"
+ * ```
+ */
 export function parseAllocateSuccess(res: StunMessage): AllocateSuccess | string {
   let out: AllocateSuccess;
   try {
@@ -150,7 +192,16 @@ export function parseAllocateSuccess(res: StunMessage): AllocateSuccess | string
   return out;
 }
 
-/** A Data indication that passed the receive checks (RFC 8656 §11.4, §11.6). */
+/**
+ * A Data indication that passed the receive checks (RFC 8656 §11.4, §11.6).
+ *
+ * @example
+ * ```ts
+ * const ind: DataIndication | undefined = parseDataIndication(datagram);
+ * if (ind?.data !== undefined) deliver(ind.peer, ind.data);
+ * else if (ind?.icmp !== undefined) console.warn("bounced", ind.peer, ind.icmp); // RFC 8656 §11.6
+ * ```
+ */
 export interface DataIndication {
   /** XOR-PEER-ADDRESS. */
   readonly peer: TransportAddress;
@@ -166,6 +217,13 @@ export interface DataIndication {
  * §6.3.2: such an indication is discarded).
  *
  * @returns the indication, or undefined when it must be discarded
+ *
+ * @example
+ * ```ts
+ * parseDataIndication(datagram);
+ * // → { peer: { family: "IPv4", address: "198.51.100.4", port: 5000 }, data: Uint8Array(5), icmp: undefined }
+ * parseDataIndication(new Uint8Array([1, 2, 3])); // → undefined: discarded, never thrown
+ * ```
  */
 export function parseDataIndication(d: Uint8Array): DataIndication | undefined {
   try {
@@ -181,7 +239,15 @@ export function parseDataIndication(d: Uint8Array): DataIndication | undefined {
   }
 }
 
-/** A ConnectionAttempt indication's content (RFC 6062 §4.4). */
+/**
+ * A ConnectionAttempt indication's content (RFC 6062 §4.4).
+ *
+ * @example
+ * ```ts
+ * const attempt: ConnectionAttempt | undefined = parseConnectionAttempt(indication);
+ * // → { peer: { family: "IPv4", address: "198.51.100.4", port: 40000 }, connectionId: 305441741 }
+ * ```
+ */
 export interface ConnectionAttempt {
   /** XOR-PEER-ADDRESS: the peer that connected. */
   readonly peer: TransportAddress;
@@ -193,6 +259,12 @@ export interface ConnectionAttempt {
  * Parses a ConnectionAttempt indication (RFC 6062 §4.4): XOR-PEER-ADDRESS and CONNECTION-ID.
  *
  * @returns the peer and connection id, or undefined when it must be discarded
+ *
+ * @example
+ * ```ts
+ * const attempt = parseConnectionAttempt(datagram);
+ * if (attempt !== undefined) events.push({ type: "connection", ...attempt, direction: "incoming" });
+ * ```
  */
 export function parseConnectionAttempt(d: Uint8Array): ConnectionAttempt | undefined {
   try {
@@ -209,6 +281,12 @@ export function parseConnectionAttempt(d: Uint8Array): ConnectionAttempt | undef
 /**
  * True when `d` is a 401 or 438 error response with a NONCE: what teaches a client the realm
  * and nonce to sign with (RFC 8489 §9.2.5), and so what {@link TurnClient.authChallenge} keeps.
+ *
+ * @example
+ * ```ts
+ * if (isChallenge(datagram)) challenge = datagram.slice(); // a 401 or 438 with NONCE: it signs ConnectionBinds
+ * isChallenge(dataIndication); // → false
+ * ```
  */
 export function isChallenge(d: Uint8Array): boolean {
   try {

@@ -14,25 +14,54 @@ import type { TurnClient } from "./client"; // for {@link}s only
 /**
  * RFC 8656 §6: the lifetime a server gives an allocation when the client asks for none
  * (600 s). Used when a success response lacks LIFETIME.
+ *
+ * @example
+ * ```ts
+ * const lifetime = response.get(Lifetime) ?? TURN_DEFAULT_LIFETIME_S; // → 600 when the server sent no LIFETIME
+ * ```
  */
 export const TURN_DEFAULT_LIFETIME_S = 600;
 
-/** RFC 8656 §9: "The Permission Lifetime MUST be 300 seconds (= 5 minutes)." */
+/**
+ * RFC 8656 §9: "The Permission Lifetime MUST be 300 seconds (= 5 minutes)."
+ *
+ * @example
+ * ```ts
+ * const expiresAt = installedAt + TURN_PERMISSION_LIFETIME_MS; // → 5 minutes later, unless refreshed
+ * ```
+ */
 export const TURN_PERMISSION_LIFETIME_MS = 300_000;
 
 /**
  * When a {@link TurnClient} refreshes a permission: 240 s after the request that installed or
  * last refreshed it, one minute before the 300 s Permission Lifetime runs out (RFC 8656 §9),
  * leaving a UDP transaction's 39.5 s of retransmissions (RFC 8489 §6.2.1) to complete in time.
+ *
+ * @example
+ * ```ts
+ * const refreshAt = requestedAt + TURN_PERMISSION_REFRESH_MS; // → 240 s later: 60 s before the permission lapses
+ * ```
  */
 export const TURN_PERMISSION_REFRESH_MS = 240_000;
 
-/** RFC 8656 §12: "A channel binding lasts for 10 minutes unless refreshed." */
+/**
+ * RFC 8656 §12: "A channel binding lasts for 10 minutes unless refreshed."
+ *
+ * @example
+ * ```ts
+ * const channelExpiresAt = lastChannelBindAt + TURN_CHANNEL_LIFETIME_MS; // → 10 minutes later
+ * ```
+ */
 export const TURN_CHANNEL_LIFETIME_MS = 600_000;
 
 /**
  * When a {@link TurnClient} rebinds a channel to its peer to refresh it: 540 s after the last
  * ChannelBind request, one minute before its 600 s lifetime ends (RFC 8656 §12, §12.1).
+ *
+ * @example
+ * ```ts
+ * const rebindAt = lastChannelBindAt + TURN_CHANNEL_REFRESH_MS; // → 540 s later: 60 s before the binding expires
+ * ```
  */
 export const TURN_CHANNEL_REFRESH_MS = 540_000;
 
@@ -40,6 +69,12 @@ export const TURN_CHANNEL_REFRESH_MS = 540_000;
  * RFC 8656 §12: "the client MUST wait 5 minutes after the channel binding expires before
  * attempting to bind the channel number to a different transport address or the transport
  * address to a different channel number."
+ *
+ * @example
+ * ```ts
+ * // The earliest a number may go to another peer (or the peer to another number):
+ * const reusableAt = lastChannelBindAt + TURN_CHANNEL_LIFETIME_MS + TURN_CHANNEL_REBIND_GUARD_MS; // → 15 minutes later
+ * ```
  */
 export const TURN_CHANNEL_REBIND_GUARD_MS = 300_000;
 
@@ -47,10 +82,30 @@ export const TURN_CHANNEL_REBIND_GUARD_MS = 300_000;
  * The relayed address family a {@link TurnClient} asks for (RFC 8656 §7.1): `"IPv4"` (the
  * default: no attribute, the server allocates IPv4), `"IPv6"` (REQUESTED-ADDRESS-FAMILY
  * IPv6) or `"dual"` (ADDITIONAL-ADDRESS-FAMILY IPv6: one IPv4 and one IPv6 relayed address).
+ *
+ * @example
+ * ```ts
+ * const family: TurnAddressFamily = "dual"; // one IPv4 and one IPv6 relayed address
+ * const turn = new TurnClient({ server, username: "user", password: "pass", family });
+ * ```
  */
 export type TurnAddressFamily = "IPv4" | "IPv6" | "dual";
 
-/** Configuration of a {@link TurnClient}. */
+/**
+ * Configuration of a {@link TurnClient}.
+ *
+ * @example
+ * ```ts
+ * const options: TurnClientOptions = {
+ *   server: { family: "IPv4", address: "203.0.113.1", port: 3478 },
+ *   transport: "udp",
+ *   username: "user",
+ *   password: "pass",
+ *   lifetime: 1200, // a hint (RFC 8656 §7.1): the granted lifetime comes in the allocated event
+ * };
+ * const turn = new TurnClient(options);
+ * ```
+ */
 export interface TurnClientOptions {
   /** The TURN server's transport address (resolve names first; `icekit/node` does). */
   readonly server: TransportAddress;
@@ -120,10 +175,29 @@ export interface TurnClientOptions {
  *   §10.1, §12.1), decided locally without a request;
  * - `"expired"`: the allocation's lifetime ran out without a successful Refresh;
  * - `"closed"`: {@link TurnClient.close} was called, or the allocation is gone.
+ *
+ * @example
+ * ```ts
+ * if (e.type === "allocation-failed") {
+ *   const reason: TurnFailureReason = e.reason; // → "error-response" with e.code 401, "timeout", ...
+ *   if (e.code === 437) retryFromAnotherLocalPort(); // RFC 8656 §7.4
+ * }
+ * ```
  */
 export type TurnFailureReason = StunFailureReason | "bad-response" | "family" | "expired" | "closed";
 
-/** What a {@link TurnClient} reports, in the order it happened. */
+/**
+ * What a {@link TurnClient} reports, in the order it happened.
+ *
+ * @example
+ * ```ts
+ * for (let e: TurnClientEvent | undefined; (e = turn.pollEvent()); ) {
+ *   if (e.type === "allocated") console.log(e.relayed[0]); // → { family: "IPv4", address: "203.0.113.1", port: 60533 }
+ *   else if (e.type === "data") console.log(e.peer, e.data, e.channel); // channel: undefined for a Data indication
+ *   else if (e.type === "allocation-lost") console.error(e.reason, e.code, e.detail);
+ * }
+ * ```
+ */
 export type TurnClientEvent =
   | {
       /** The Allocate transaction succeeded (RFC 8656 §7.3). */
@@ -285,10 +359,26 @@ export type TurnClientEvent =
       readonly detail: string;
     };
 
-/** Lifecycle of a {@link TurnClient}. */
+/**
+ * Lifecycle of a {@link TurnClient}.
+ *
+ * @example
+ * ```ts
+ * turn.allocate(now);
+ * const state: TurnClientState = turn.state; // → "allocating"; then "allocated", and after close(now) "closing", "closed"
+ * ```
+ */
 export type TurnClientState = "idle" | "allocating" | "allocated" | "closing" | "closed" | "failed";
 
-/** Counters and table sizes for {@link TurnClient.stats}. */
+/**
+ * Counters and table sizes for {@link TurnClient.stats}.
+ *
+ * @example
+ * ```ts
+ * const s: TurnClientStats = turn.stats();
+ * console.log(s.state, s.channels, s.bytesSent, s.droppedSends); // → "allocated" 1 1200 0
+ * ```
+ */
 export interface TurnClientStats {
   /** Where the allocation is in its life. */
   readonly state: TurnClientState;

@@ -118,7 +118,19 @@ type PendingTx =
 
 type Counters = { -readonly [K in Exclude<keyof TurnClientStats, "state" | "permissions" | "channels" | "stun">]: number };
 
-/** Sans-IO TURN client for one allocation: see the module comment. */
+/**
+ * Sans-IO TURN client for one allocation: see the module comment.
+ *
+ * @example
+ * ```ts
+ * const turn = new TurnClient({ server, username: "user", password: "pass" });
+ * turn.allocate(now);
+ * turn.pollTransmit(); // → { remote: server, transport: "udp", data: <the Allocate request> }
+ * // hand the server's answers to turn.handleReceive(now, received): after the 401 and the
+ * // signed retry, pollEvent() gives { type: "allocated", relayed: [...], lifetime: 600, ... }
+ * turn.send(now, { family: "IPv4", address: "198.51.100.4", port: 5000 }, payload); // → true
+ * ```
+ */
 export class TurnClient implements Engine<TurnClientEvent> {
   readonly #stun: StunClient;
   readonly #transport: TransportProtocol;

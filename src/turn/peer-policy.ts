@@ -45,6 +45,12 @@ import { IcekitError } from "../errors";
  * range of the IANA registries (RFC 6890) that is not globally reachable, plus the tunnelling
  * prefixes RFC 8656 §21.4 forbids. The documentation ranges (192.0.2.0/24, 198.51.100.0/24,
  * 203.0.113.0/24, 2001:db8::/32) are not on the list: nothing routes them, and examples use them.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_DENIED_PEERS.includes("2001::/32"); // → true: Teredo (RFC 8656 §21.4)
+ * new PeerPolicy().denyRules.length === DEFAULT_DENIED_PEERS.length; // → true: on unless defaults: false
+ * ```
  */
 export const DEFAULT_DENIED_PEERS: readonly string[] = [
   "0.0.0.0/8", // "this network"; 0.0.0.0 reaches the local host (RFC 1122 §3.2.1.3, CVE-2020-26262)
@@ -71,7 +77,16 @@ export const DEFAULT_DENIED_PEERS: readonly string[] = [
   "ff00::/8", // multicast (RFC 4291)
 ];
 
-/** A parsed CIDR block in the normalised 128-bit space (IPv4 as `::ffff:a.b.c.d`). */
+/**
+ * A parsed CIDR block in the normalised 128-bit space (IPv4 as `::ffff:a.b.c.d`).
+ *
+ * @example
+ * ```ts
+ * const cidr: PeerCidr = parsePeerCidr("::ffff:127.0.0.0/104");
+ * cidr.canonical; // → "127.0.0.0/8"
+ * cidr.prefix;    // → 104, in the 128-bit space
+ * ```
+ */
 export interface PeerCidr {
   /** The rule as written. */
   readonly text: string;
@@ -83,7 +98,15 @@ export interface PeerCidr {
   readonly prefix: number;
 }
 
-/** Options of {@link PeerPolicy}. */
+/**
+ * Options of {@link PeerPolicy}.
+ *
+ * @example
+ * ```ts
+ * const options: PeerPolicyOptions = { allow: ["127.0.0.0/8"], deny: ["203.0.113.0/24"] };
+ * new PeerPolicy(options).allows("203.0.113.9"); // → false
+ * ```
+ */
 export interface PeerPolicyOptions {
   /** CIDRs relayed to whatever the deny rules say (`"127.0.0.0/8"`, `"fd00::/8"`, or a bare address). */
   readonly allow?: readonly string[];
@@ -93,7 +116,15 @@ export interface PeerPolicyOptions {
   readonly defaults?: boolean;
 }
 
-/** Why {@link PeerPolicy.check} decided as it did. */
+/**
+ * Why {@link PeerPolicy.check} decided as it did.
+ *
+ * @example
+ * ```ts
+ * const verdict: PeerVerdict = new PeerPolicy().check("::ffff:10.0.0.1");
+ * // → { allowed: false, normalized: "10.0.0.1", rule: "10.0.0.0/8" }
+ * ```
+ */
 export interface PeerVerdict {
   readonly allowed: boolean;
   /** The address after normalisation (`::ffff:127.0.0.1` → `127.0.0.1`). */
@@ -105,6 +136,13 @@ export interface PeerVerdict {
 /**
  * Parses IPv4 or IPv6 text into 16 normalised bytes (see the module comment), or returns false.
  * `out` receives the address; IPv4 lands as `::ffff:a.b.c.d`.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(16);
+ * normalizePeerAddress("64:ff9b::a00:1", out); // → true; out holds ::ffff:10.0.0.1 (NAT64 → IPv4-mapped)
+ * normalizePeerAddress("not an address", out); // → false
+ * ```
  */
 export function normalizePeerAddress(text: string, out: Uint8Array): boolean {
   if (parseIPv4Into(text, out, 12)) {
@@ -125,6 +163,13 @@ export function normalizePeerAddress(text: string, out: Uint8Array): boolean {
  * Recognised: IPv4-compatible `::/96` (RFC 4291 §2.5.5.1, deprecated, includes `::` and
  * `::1`), IPv4-mapped `::ffff:0:0/96` (§2.5.5.2), SIIT `::ffff:0:0:0/96` (RFC 6052 §2.1,
  * RFC 2765) and the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052 §2.1).
+ *
+ * @example
+ * ```ts
+ * const b = new Uint8Array(16);
+ * b[15] = 1;          // ::1, inside the IPv4-compatible ::/96
+ * normalizeBytes(b);  // → true; b now holds ::ffff:0.0.0.1
+ * ```
  */
 export function normalizeBytes(b: Uint8Array): boolean {
   if (embeddedPrefix(b) === undefined) return false;
@@ -162,6 +207,12 @@ function isMapped(b: Uint8Array): boolean {
  * refused, since it usually means a typo.
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when it is not a CIDR
+ *
+ * @example
+ * ```ts
+ * parsePeerCidr("fe80::/10").canonical; // → "fe80::/10"
+ * parsePeerCidr("10.1.0.0/8");          // → throws INVALID_ARGUMENT: bits set past the /8 prefix
+ * ```
  */
 export function parsePeerCidr(text: string): PeerCidr {
   if (typeof text !== "string") throw new IcekitError("INVALID_ARGUMENT", `peer CIDR ${String(text)}: pass text such as "127.0.0.0/8" or "fd00::/8"`);
@@ -230,6 +281,13 @@ function matches(rule: CompiledRule, words: Uint32Array): boolean {
 /**
  * A compiled allow/deny policy: see the module comment. Checks cost a parse and a scan of the
  * rules; a TURN server runs them when a permission or channel is installed, not per packet.
+ *
+ * @example
+ * ```ts
+ * const policy = new PeerPolicy({ allow: ["127.0.0.0/8"] }); // loopback peers, for tests
+ * policy.check("10.0.0.1"); // → { allowed: false, normalized: "10.0.0.1", rule: "10.0.0.0/8" }
+ * policy.allows("203.0.113.5"); // → true
+ * ```
  */
 export class PeerPolicy {
   readonly #allow: CompiledRule[];

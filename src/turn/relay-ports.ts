@@ -19,10 +19,25 @@ import type { AddressFamily } from "../bytes/ip";
 import { IcekitError } from "../errors";
 import type { RandomSource } from "../engine";
 
-/** The default relay port range (RFC 8656 §7.2, the Dynamic and/or Private Port range). */
+/**
+ * The default relay port range (RFC 8656 §7.2, the Dynamic and/or Private Port range).
+ *
+ * @example
+ * ```ts
+ * const ports = new RelayPorts(DEFAULT_RELAY_PORTS, random); // 49152-65535 (RFC 8656 §7.2)
+ * ```
+ */
 export const DEFAULT_RELAY_PORTS: readonly [number, number] = [49152, 65535];
 
-/** What kind of port an Allocate asks for (RFC 8656 §7.2, §18.7). */
+/**
+ * What kind of port an Allocate asks for (RFC 8656 §7.2, §18.7).
+ *
+ * @example
+ * ```ts
+ * const kind: RelayPortKind = even === undefined ? "any" : even.reserve ? "pair" : "even"; // from EVEN-PORT
+ * ports.take(now, "IPv4", kind); // → e.g. 53930; for "pair", 53931 is taken too
+ * ```
+ */
 export type RelayPortKind =
   /** Any free port. */
   | "any"
@@ -35,7 +50,17 @@ const FREE = 0;
 const USED = 1;
 const COOLING = 2;
 
-/** Port occupancy per family; see the module comment. */
+/**
+ * Port occupancy per family; see the module comment.
+ *
+ * @example
+ * ```ts
+ * const ports = new RelayPorts([49152, 65535], (b) => crypto.getRandomValues(b));
+ * const port = ports.take(now, "IPv4", "pair"); // → an even N, e.g. 53930, with N + 1 taken too
+ * ports.used("IPv4");                           // → 2
+ * ports.coolDown("IPv4", port!, now + 60_000);  // its bind failed: out of the pool for a minute
+ * ```
+ */
 export class RelayPorts {
   readonly #min: number;
   readonly #max: number;

@@ -22,7 +22,15 @@ import type { HmacFactory } from "../crypto/types";
 import { IcekitError } from "../errors";
 import { restSecretPassword } from "./server-rest";
 
-/** A username and password for the TURN REST API scheme. */
+/**
+ * A username and password for the TURN REST API scheme.
+ *
+ * @example
+ * ```ts
+ * const creds: TurnRestCredentials = turnRestCredentials("north", "alice", 3600, 1_700_000_000);
+ * // → { username: "1700003600:alice", password: "wjwSXO2ch1B6VaLTLMy2Avn5O9o=", expiresAt: 1700003600 }
+ * ```
+ */
 export interface TurnRestCredentials {
   /** `"<expiry>:<user>"`, or `"<expiry>"` for an empty user. */
   readonly username: string;
@@ -32,7 +40,15 @@ export interface TurnRestCredentials {
   readonly expiresAt: number;
 }
 
-/** Options for {@link turnRestCredentials}. */
+/**
+ * Options for {@link turnRestCredentials}.
+ *
+ * @example
+ * ```ts
+ * const options: TurnRestCredentialOptions = { separator: "-" }; // coturn's --rest-api-separator=-
+ * turnRestCredentials("north", "alice", 3600, 1_700_000_000, options).username; // → "1700003600-alice"
+ * ```
+ */
 export interface TurnRestCredentialOptions {
   /** Between expiry and user: coturn's `--rest-api-separator`, default `":"`. */
   readonly separator?: string;
@@ -58,7 +74,7 @@ export interface TurnRestCredentialOptions {
  * @example
  * ```ts
  * turnRestCredentials("secret", "user", 600, 1_700_000_000)
- * // { username: "1700000600:user", password: "…=", expiresAt: 1700000600 }
+ * // → { username: "1700000600:user", password: "Agcx/EhjAfaNg7MhzV//om6OmIk=", expiresAt: 1700000600 }
  * ```
  */
 export function turnRestCredentials(

@@ -15,12 +15,27 @@ import type { StunMessage } from "../stun/message";
 import type { StunServerReply } from "../stun/server-types";
 import type { Allocation } from "./allocation";
 
-/** An error reply with its reason phrase. */
+/**
+ * An error reply with its reason phrase.
+ *
+ * @example
+ * ```ts
+ * errorReply(486, "Allocation Quota Reached"); // → { kind: "error", code: 486, reason: "Allocation Quota Reached" }
+ * ```
+ */
 export function errorReply(code: number, reason: string): StunServerReply {
   return { kind: "error", code, reason };
 }
 
-/** What an Allocate asks for, once its attributes passed §7.2 checks 3 and 5-9. */
+/**
+ * What an Allocate asks for, once its attributes passed §7.2 checks 3 and 5-9.
+ *
+ * @example
+ * ```ts
+ * const req = readAllocate(msg, checks);
+ * if (isAllocateRequest(req)) console.log(req.families, req.evenPort, req.lifetime); // → ["IPv4"] "any" 1200
+ * ```
+ */
 export interface AllocateRequest {
   /** RESERVATION-TOKEN, valid (check 5). */
   readonly token: Uint8Array | undefined;
@@ -32,7 +47,17 @@ export interface AllocateRequest {
   readonly lifetime: number | undefined;
 }
 
-/** The server state the checks consult. */
+/**
+ * The server state the checks consult.
+ *
+ * @example
+ * ```ts
+ * const checks: AllocateChecks = {
+ *   reservationFamily: (token) => reservations.get(toHex(token))?.slot.address.family,
+ *   supports: (family) => family === "IPv4", // an IPv4-only server: REQUESTED-ADDRESS-FAMILY IPv6 gets 440
+ * };
+ * ```
+ */
 export interface AllocateChecks {
   /** The family of the reservation `token` names, or undefined when it is unknown or expired. */
   reservationFamily(token: Uint8Array): AddressFamily | undefined;
@@ -54,6 +79,15 @@ export interface AllocateChecks {
  * 9. ADDITIONAL-ADDRESS-FAMILY other than IPv6 → 400.
  *
  * @returns the request, or the error reply
+ *
+ * @example
+ * ```ts
+ * const checks: AllocateChecks = { reservationFamily: () => undefined, supports: (f) => f === "IPv4" };
+ * readAllocate(allocate, checks); // REQUESTED-TRANSPORT 17, LIFETIME 1200:
+ * // → { token: undefined, families: ["IPv4"], evenPort: "any", lifetime: 1200 }
+ * readAllocate(allocateIPv6, checks); // REQUESTED-ADDRESS-FAMILY IPv6:
+ * // → { kind: "error", code: 440, reason: "Address Family not Supported: no IPv6 relay address" }
+ * ```
  */
 export function readAllocate(msg: StunMessage, checks: AllocateChecks): AllocateRequest | StunServerReply {
   // 3.
@@ -91,7 +125,15 @@ export function readAllocate(msg: StunMessage, checks: AllocateChecks): Allocate
   };
 }
 
-/** True for an {@link AllocateRequest}, false for an error reply. */
+/**
+ * True for an {@link AllocateRequest}, false for an error reply.
+ *
+ * @example
+ * ```ts
+ * isAllocateRequest(errorReply(440, "Address Family not Supported")); // → false
+ * isAllocateRequest(readAllocate(msg, checks)); // → true when checks 3 to 9 passed
+ * ```
+ */
 export function isAllocateRequest(x: AllocateRequest | StunServerReply): x is AllocateRequest {
   return (x as AllocateRequest).families !== undefined;
 }
@@ -100,6 +142,13 @@ export function isAllocateRequest(x: AllocateRequest | StunServerReply): x is Al
  * RFC 8656 §7.2, §8.2: "the minimum of the client's proposed lifetime and the server's maximum
  * allowed lifetime. If this computed value is greater than the default lifetime, then the
  * server uses the computed lifetime ... Otherwise, the server uses the default lifetime."
+ *
+ * @example
+ * ```ts
+ * grantLifetime(undefined, 600, 3600); // → 600
+ * grantLifetime(300, 600, 3600);       // → 600: less than the default gets the default
+ * grantLifetime(7200, 600, 3600);      // → 3600: capped at the maximum
+ * ```
  */
 export function grantLifetime(requested: number | undefined, defaultLifetime: number, maxLifetime: number): number {
   if (requested === undefined) return defaultLifetime;
@@ -111,6 +160,12 @@ export function grantLifetime(requested: number | undefined, defaultLifetime: nu
  * The Allocate success response (RFC 8656 §7.2): XOR-RELAYED-ADDRESS (one or two), LIFETIME
  * (the time left, so that a retransmission gets it too), RESERVATION-TOKEN, XOR-MAPPED-ADDRESS
  * and ADDRESS-ERROR-CODE for a dual allocation half granted.
+ *
+ * @example
+ * ```ts
+ * respond({ kind: "success", attributes: allocateSuccess(allocation, now) });
+ * // → XOR-RELAYED-ADDRESS 192.0.2.1:60533, LIFETIME 600 (seconds left), XOR-MAPPED-ADDRESS of the client
+ * ```
  */
 export function allocateSuccess(a: Allocation, now: number): AttributeEntry[] {
   const out: AttributeEntry[] = a.relays.map((x) => attr(XorRelayedAddress, x.address));

@@ -19,7 +19,16 @@ import { MessageClass, Method } from "../stun/constants";
 /** Relay frames are carved from slabs this big. */
 const SLAB_SIZE = 256 * 1024;
 
-/** Writes ChannelData messages and Data indications for the peer → client path. */
+/**
+ * Writes ChannelData messages and Data indications for the peer → client path.
+ *
+ * @example
+ * ```ts
+ * const frames = new RelayFrames((b) => crypto.getRandomValues(b), false);
+ * frames.channelData(0x4000, new Uint8Array([1, 2, 3]), false); // → Uint8Array [0x40, 0x00, 0x00, 0x03, 1, 2, 3]
+ * frames.dataIndication(peer, new Uint8Array(5)); // → a 44-byte Data indication: XOR-PEER-ADDRESS and DATA
+ * ```
+ */
 export class RelayFrames {
   #slab = new Uint8Array(SLAB_SIZE);
   #at = 0;

@@ -61,6 +61,12 @@ function passwordWith(key: HmacKey, username: string): string {
  *
  * @param username - `"<unix expiry>:<user>"`
  * @param separator - coturn's `--rest-api-separator` (default `":"`)
+ *
+ * @example
+ * ```ts
+ * restUsernameExpiry("1700003600:alice"); // → 1700003600
+ * restUsernameExpiry("alice");            // → undefined: not a REST username
+ * ```
  */
 export function restUsernameExpiry(username: string, separator = ":"): number | undefined {
   const cut = username.indexOf(separator);
@@ -76,6 +82,12 @@ export function restUsernameExpiry(username: string, separator = ":"): number | 
  *
  * @param username - `"<unix expiry>:<user>"`
  * @param separator - coturn's `--rest-api-separator` (default `":"`)
+ *
+ * @example
+ * ```ts
+ * restQuotaKey("1700003600:alice"); // → "alice": every session of alice shares one quota
+ * restQuotaKey("alice");            // → "alice"
+ * ```
  */
 export function restQuotaKey(username: string, separator = ":"): string {
   const cut = username.indexOf(separator);
@@ -92,6 +104,13 @@ export function restQuotaKey(username: string, separator = ":"): string {
  * @param separator - between expiry and user, coturn's `--rest-api-separator` (default `":"`)
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for an empty secret, a missing clock or a
  *   separator that is not one character
+ *
+ * @example
+ * ```ts
+ * const users = restSecretUsers("s3cret", () => 1_700_000_000); // a fixed clock, for the example
+ * users("1700003600:alice"); // → "YAFdW/YDZewZsR1QSgUk2IrfbRI=": valid for another hour
+ * users("1699999999:alice"); // → undefined: expired, so the request gets 401
+ * ```
  */
 export function restSecretUsers(
   secret: string | Uint8Array,

@@ -14,6 +14,16 @@ import type { StunServerEvent, StunServerStats } from "../stun/server-types";
 /**
  * The connection between a client and the server that identifies an allocation (RFC 8656 §2:
  * client IP and port, server IP and port, transport).
+ *
+ * @example
+ * ```ts
+ * const tuple: TurnFiveTuple = {
+ *   local: { family: "IPv4", address: "192.0.2.1", port: 3478 },
+ *   remote: { family: "IPv4", address: "198.51.100.7", port: 54321 },
+ *   transport: "tcp",
+ * };
+ * server.handleTransportClosed(now, tuple); // its allocation ends: "allocation-end", reason "transport-closed"
+ * ```
  */
 export interface TurnFiveTuple {
   /** The server's side: the socket the client's messages arrive on. */
@@ -24,7 +34,21 @@ export interface TurnFiveTuple {
   readonly transport: TransportProtocol;
 }
 
-/** Configuration of a `TurnServer`. */
+/**
+ * Configuration of a `TurnServer`.
+ *
+ * @example
+ * ```ts
+ * const options: TurnServerOptions = {
+ *   realm: "example.org",
+ *   users: { alice: "s3cret" },
+ *   relayAddresses: ["192.0.2.1"],
+ *   allowPeer: ["127.0.0.0/8"], // loopback peers, for tests
+ * };
+ * const server = new TurnServer(options);
+ * // REST API credentials instead of users: secret: "north", unixTime: (now) => (now + offsetMs) / 1000
+ * ```
+ */
 export interface TurnServerOptions {
   /**
    * The REALM (RFC 8489 §14.9); RFC 8656 §5: it "will uniquely identify the username and
@@ -120,7 +144,17 @@ export interface TurnServerOptions {
   readonly hmac?: HmacFactory;
 }
 
-/** Why an allocation ended. */
+/**
+ * Why an allocation ended.
+ *
+ * @example
+ * ```ts
+ * if (e.type === "allocation-end") {
+ *   const why: TurnAllocationEndReason = e.reason; // → "refresh" when the client deleted it, "expired", ...
+ *   console.log(server.stats().allocationsEnded[why]); // how many ended that way
+ * }
+ * ```
+ */
 export type TurnAllocationEndReason =
   /** A Refresh with LIFETIME 0 (RFC 8656 §8.2). */
   | "refresh"
@@ -133,7 +167,19 @@ export type TurnAllocationEndReason =
   /** `TurnServer.close()`. */
   | "closed";
 
-/** What a `TurnServer` reports. The relay events are orders for the driver. */
+/**
+ * What a `TurnServer` reports. The relay events are orders for the driver.
+ *
+ * @example
+ * ```ts
+ * for (let e: TurnServerEvent | undefined; (e = server.pollEvent()); ) {
+ *   if (e.type === "relay-open") bindRelaySocket(e.relayed); // then handleRelayBound or handleRelayBindFailed
+ *   else if (e.type === "relay-close") closeRelaySocket(e.relayed);
+ *   else if (e.type === "allocation") console.log(e.user, e.relayed[0]);
+ *   // → "alice" { family: "IPv4", address: "192.0.2.1", port: 60533 }
+ * }
+ * ```
+ */
 export type TurnServerEvent =
   | {
       /**
@@ -201,17 +247,39 @@ export type TurnServerEvent =
  * - `forbidden-port`: a Send indication to port 0.
  * - `too-big`: a peer's datagram too big to fit in a Data indication.
  * - `no-relay`: a datagram on a relay socket no allocation owns (yet, or any more).
+ *
+ * @example
+ * ```ts
+ * const reason: TurnDropReason = "no-permission";
+ * server.stats().dropped[reason]; // → datagrams to or from peers without a permission
+ * ```
  */
 export type TurnDropReason = "no-allocation" | "bad-channel-data" | "no-channel" | "send-invalid" | "no-permission" | "forbidden-port" | "too-big" | "no-relay";
 
-/** Packets and bytes of application data relayed in one direction. */
+/**
+ * Packets and bytes of application data relayed in one direction.
+ *
+ * @example
+ * ```ts
+ * const { packets, bytes }: TurnTraffic = server.stats().toPeer; // client → peer
+ * console.log(`${packets} datagrams, ${bytes} bytes relayed to peers`);
+ * ```
+ */
 export interface TurnTraffic {
   packets: number;
   /** Application data bytes (without ChannelData or STUN framing). */
   bytes: number;
 }
 
-/** Counters from `TurnServer.stats()`: current counts, then totals since construction. */
+/**
+ * Counters from `TurnServer.stats()`: current counts, then totals since construction.
+ *
+ * @example
+ * ```ts
+ * const s: TurnServerStats = server.stats();
+ * console.log(s.allocations, s.users, s.toClient.bytes, s.stun.errorResponses); // → 1 1 4800 { 401: 1 }
+ * ```
+ */
 export interface TurnServerStats {
   /** Allocations in place (answered with success). */
   allocations: number;

@@ -134,6 +134,15 @@ function emptyDropped(): Record<TurnDropReason, number> {
  * Outputs: {@link TurnServer.pollTransmit}, {@link TurnServer.pollEvent},
  * {@link TurnServer.pollTimeout}. Getters: {@link TurnServer.stats}.
  * Mutators: {@link TurnServer.close}.
+ *
+ * @example
+ * ```ts
+ * const server = new TurnServer({ realm: "example.org", users: { alice: "s3cret" }, relayAddresses: ["192.0.2.1"] });
+ * server.handleReceive(now, { local: listener, remote: client, transport: "udp", data: allocate }); // signed
+ * server.pollEvent(); // → { type: "relay-open", relayed: { family: "IPv4", address: "192.0.2.1", port: 60533 } }
+ * server.handleRelayBound(now, relayed); // the driver bound that socket: the Allocate is answered
+ * server.pollTransmit(); // → the success response: XOR-RELAYED-ADDRESS 192.0.2.1:60533, LIFETIME 600
+ * ```
  */
 export class TurnServer implements Engine<TurnServerEvent> {
   readonly #stun: StunServer;

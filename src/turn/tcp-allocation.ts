@@ -67,7 +67,19 @@ import { decodeStunMessage } from "../stun/message";
 import type { StunMessage } from "../stun/message";
 import type { TurnClient } from "./client"; // for {@link}s only
 
-/** Configuration of a {@link TurnConnectionBind}. */
+/**
+ * Configuration of a {@link TurnConnectionBind}.
+ *
+ * @example
+ * ```ts
+ * const options: TurnConnectionBindOptions = {
+ *   server, transport: "tcp", username: "user", password: "pass", // as on the control connection
+ *   connectionId: e.connectionId,  // from the control client's "connection" event
+ *   challenge: turn.authChallenge, // signs the first request, as coturn requires
+ * };
+ * const bind = new TurnConnectionBind(options);
+ * ```
+ */
 export interface TurnConnectionBindOptions {
   /** The TURN server: the same address the control connection goes to (RFC 6062 §4.3). */
   readonly server: TransportAddress;
@@ -94,7 +106,16 @@ export interface TurnConnectionBindOptions {
   readonly stun?: StunClientOptions;
 }
 
-/** What a {@link TurnConnectionBind} reports: once, then it is done. */
+/**
+ * What a {@link TurnConnectionBind} reports: once, then it is done.
+ *
+ * @example
+ * ```ts
+ * const ev: TurnConnectionBindEvent | undefined = bind.pollEvent();
+ * if (ev?.type === "bound") useRawStream(sock, leftover); // the peer's bytes from here on
+ * else if (ev?.type === "bind-failed") sock.destroy();    // e.g. code 400: unknown CONNECTION-ID
+ * ```
+ */
 export type TurnConnectionBindEvent =
   | {
       /** ConnectionBind succeeded: the connection now carries the peer's bytes as they are. */
@@ -118,7 +139,18 @@ export type TurnConnectionBindEvent =
       readonly detail: string;
     };
 
-/** Sans-IO ConnectionBind on one data connection: see the module comment. */
+/**
+ * Sans-IO ConnectionBind on one data connection: see the module comment.
+ *
+ * @example
+ * ```ts
+ * // on the control client's { type: "connection", connectionId } event e:
+ * const bind = new TurnConnectionBind({ server, transport: "tcp", username, password,
+ *   connectionId: e.connectionId, challenge: turn.authChallenge });
+ * bind.start(now);
+ * bind.pollTransmit(); // → { remote: server, transport: "tcp", data: <ConnectionBind> }: write it on the new connection
+ * ```
+ */
 export class TurnConnectionBind implements Engine<TurnConnectionBindEvent> {
   readonly #options: TurnConnectionBindOptions;
   readonly #server: TransportAddress;
