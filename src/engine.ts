@@ -30,12 +30,27 @@
  */
 import type { TransportAddress } from "./bytes/ip";
 
-/** The transport a datagram or framed message travels on. */
+/**
+ * The transport a datagram or framed message travels on.
+ *
+ * @example
+ * ```ts
+ * const transport: TransportProtocol = parseIceServerUri("turns:turn.example.org").transport; // → "tls"
+ * ```
+ */
 export type TransportProtocol = "udp" | "tcp" | "tls";
 
 /**
  * Something an engine wants sent. `local` names the source (the base an ICE or TURN engine sends
  * from); it is undefined when the engine has a single socket and does not know its address.
+ *
+ * @example
+ * ```ts
+ * for (let t: Transmit | undefined; (t = engine.pollTransmit()); ) {
+ *   const socket = t.local ? socketFor(t.local) : defaultSocket; // send from the base it names
+ *   socket.send(t.data, t.remote.port, t.remote.address);
+ * }
+ * ```
  */
 export interface Transmit {
   /** The source: which local socket to send from, when the engine has a choice. */
@@ -48,7 +63,20 @@ export interface Transmit {
   readonly data: Uint8Array;
 }
 
-/** A datagram (or one framed TCP/TLS message) handed to an engine. */
+/**
+ * A datagram (or one framed TCP/TLS message) handed to an engine.
+ *
+ * @example
+ * ```ts
+ * const received: Received = {
+ *   local: transportAddress("192.0.2.1", 3478), // the socket it arrived on
+ *   remote: transportAddress("198.51.100.7", 50000),
+ *   transport: "udp",
+ *   data: datagram,
+ * };
+ * server.handleReceive(now, received);
+ * ```
+ */
 export interface Received {
   /** The local address it arrived on (the socket's address). */
   readonly local: TransportAddress;
@@ -64,6 +92,14 @@ export interface Received {
  * The five verbs of a sans-IO engine.
  *
  * @typeParam E - the engine's event union
+ * @example
+ * ```ts
+ * function drain<E>(engine: Engine<E>, send: (t: Transmit) => void, onEvent: (e: E) => void): number | undefined {
+ *   for (let t; (t = engine.pollTransmit()); ) send(t);
+ *   for (let e; (e = engine.pollEvent()) !== undefined; ) onEvent(e);
+ *   return engine.pollTimeout(); // call engine.handleTimeout(now) then, and drain again
+ * }
+ * ```
  */
 export interface Engine<E> {
   /** Hands in a datagram or framed message. Never throws on bad bytes. */
@@ -78,15 +114,45 @@ export interface Engine<E> {
   pollEvent(): E | undefined;
 }
 
-/** A source of random bytes: fills `out`. Engines take one, so that simulations replay exactly. */
+/**
+ * A source of random bytes: fills `out`. Engines take one, so that simulations replay exactly.
+ *
+ * @example
+ * ```ts
+ * let state = 1;
+ * const seeded: RandomSource = (out) => {
+ *   for (let i = 0; i < out.length; i++) out[i] = (state = (state * 48271) % 0x7fffffff) & 0xff;
+ * };
+ * newTransactionId(seeded); // the same ids on every run, as a simulation needs
+ * ```
+ */
 export type RandomSource = (out: Uint8Array) => void;
 
-/** The default random source: the platform's `crypto.getRandomValues`. */
+/**
+ * The default random source: the platform's `crypto.getRandomValues`.
+ *
+ * @example
+ * ```ts
+ * const tiebreaker = new Uint8Array(8);
+ * defaultRandom(tiebreaker); // 8 bytes from crypto.getRandomValues
+ * newTransactionId();        // uses defaultRandom when given no source
+ * ```
+ */
 export const defaultRandom: RandomSource = (out) => {
   globalThis.crypto.getRandomValues(out);
 };
 
-/** A small FIFO queue: the engines' outboxes. Amortised O(1) shift without array copies. */
+/**
+ * A small FIFO queue: the engines' outboxes. Amortised O(1) shift without array copies.
+ *
+ * @example
+ * ```ts
+ * const outbox = new Queue<Transmit>();
+ * outbox.push(transmit);
+ * outbox.length  // → 1
+ * outbox.shift() // → transmit; then undefined
+ * ```
+ */
 export class Queue<T> {
   #items: (T | undefined)[] = [];
   #head = 0;

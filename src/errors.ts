@@ -12,7 +12,19 @@
  * @module
  */
 
-/** Machine-readable reasons a decoder rejects its input. */
+/**
+ * Machine-readable reasons a decoder rejects its input.
+ *
+ * @example
+ * ```ts
+ * const drops: Partial<Record<DecodeErrorCode, number>> = {};
+ * try {
+ *   decodeStunMessage(datagram);
+ * } catch (e) {
+ *   if (isStunDecodeError(e)) drops[e.code] = (drops[e.code] ?? 0) + 1; // e.g. "NOT_STUN"
+ * }
+ * ```
+ */
 export type DecodeErrorCode =
   /** Fewer bytes than the structure needs (header, attribute header, fixed-size value). */
   | "TRUNCATED"
@@ -61,7 +73,18 @@ export class StunDecodeError extends Error {
   }
 }
 
-/** Machine-readable reasons an API call is refused. */
+/**
+ * Machine-readable reasons an API call is refused.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   parseIceServerUri("stun:");
+ * } catch (e) {
+ *   const code: IcekitErrorCode | undefined = isIcekitError(e) ? e.code : undefined; // → "INVALID_URI"
+ * }
+ * ```
+ */
 export type IcekitErrorCode =
   | "INVALID_ARGUMENT"
   | "INVALID_URI"
@@ -72,6 +95,15 @@ export type IcekitErrorCode =
 /**
  * Thrown at the call when the caller passes something icekit cannot use. It is the equivalent of
  * a `TypeError`: fix the call, do not catch it in a loop.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   transportAddress("192.0.2.1", 70000);
+ * } catch (e) {
+ *   if (isIcekitError(e)) e.message; // → "port 70000 is out of range; pass an integer from 0 to 65535"
+ * }
+ * ```
  */
 export class IcekitError extends Error {
   /** Always `"IcekitError"`, for cross-realm checks. */
@@ -89,12 +121,35 @@ export class IcekitError extends Error {
   }
 }
 
-/** True when `e` is a {@link StunDecodeError}, from this copy of icekit or another. */
+/**
+ * True when `e` is a {@link StunDecodeError}, from this copy of icekit or another.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   msg = decodeStunMessage(datagram);
+ * } catch (e) {
+ *   if (!isStunDecodeError(e)) throw e; // a bug, not bad input
+ *   return; // drop the datagram; e.code says why
+ * }
+ * ```
+ */
 export function isStunDecodeError(e: unknown): e is StunDecodeError {
   return e instanceof StunDecodeError || (e instanceof Error && e.name === "StunDecodeError" && "code" in e);
 }
 
-/** True when `e` is an {@link IcekitError}, from this copy of icekit or another. */
+/**
+ * True when `e` is an {@link IcekitError}, from this copy of icekit or another.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   parseIceServers({ urls: "turn:turn.example.org" });
+ * } catch (e) {
+ *   if (isIcekitError(e)) e.code; // → "MISSING_CREDENTIAL"
+ * }
+ * ```
+ */
 export function isIcekitError(e: unknown): e is IcekitError {
   return e instanceof IcekitError || (e instanceof Error && e.name === "IcekitError" && "code" in e);
 }
@@ -103,6 +158,15 @@ export function isIcekitError(e: unknown): e is IcekitError {
  * A network operation of the async Node API failed: a STUN transaction timed out after its
  * retransmissions, was refused, or got an error response. Not a programming error: retry,
  * report, or fall back.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await stunBinding("stun:stun.example.org"); // from icekit/node
+ * } catch (e) {
+ *   if (e instanceof TransactionError && e.code === "timeout") fallBackToRelay();
+ * }
+ * ```
  */
 export class TransactionError extends Error {
   /** Always `"TransactionError"`, for cross-realm checks. */
@@ -124,7 +188,18 @@ export class TransactionError extends Error {
   }
 }
 
-/** True when `e` is a {@link TransactionError}, from this copy of icekit or another. */
+/**
+ * True when `e` is a {@link TransactionError}, from this copy of icekit or another.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await stunBinding("stun:stun.example.org"); // from icekit/node
+ * } catch (e) {
+ *   if (isTransactionError(e) && e.code === "error-response") e.errorCode; // → e.g. 401
+ * }
+ * ```
+ */
 export function isTransactionError(e: unknown): e is TransactionError {
   return e instanceof TransactionError || (e instanceof Error && e.name === "TransactionError" && "code" in e);
 }

@@ -45,12 +45,28 @@ import { formatIPv4, formatIPv6, parseIPv4Into, parseIPv6Into } from "./bytes/ip
 import type { TransportProtocol } from "./engine";
 import { IcekitError } from "./errors";
 
-/** The four URI schemes of an ICE server: RFC 7064 §3.1 (STUN) and RFC 7065 §3.1 (TURN). */
+/**
+ * The four URI schemes of an ICE server: RFC 7064 §3.1 (STUN) and RFC 7065 §3.1 (TURN).
+ *
+ * @example
+ * ```ts
+ * const scheme: IceServerScheme = parseIceServerUri("turns:turn.example.org").scheme; // → "turns"
+ * defaultIceServerPort(scheme) // → 5349
+ * ```
+ */
 export type IceServerScheme = "stun" | "stuns" | "turn" | "turns";
 
 /**
  * A parsed ICE server URI, in canonical form: {@link formatIceServerUri} turns it back into text
  * and two URIs that name the same server with the same options parse to deep-equal objects.
+ *
+ * @example
+ * ```ts
+ * const uri: IceServerUri = parseIceServerUri("turn:192.0.2.10:3478?transport=tcp");
+ * // → { scheme: "turn", host: "192.0.2.10", hostType: "ipv4", port: 3478,
+ * //     explicitPort: true, transport: "tcp", secure: false }
+ * formatIceServerUri(uri) // → "turn:192.0.2.10:3478?transport=tcp"
+ * ```
  */
 export interface IceServerUri {
   /** The scheme, lower case. */
@@ -96,6 +112,11 @@ const MAX_QUOTED = 120;
  *
  * @param scheme - one of the four ICE server schemes
  * @returns 3478 or 5349
+ * @example
+ * ```ts
+ * defaultIceServerPort("stun")  // → 3478
+ * defaultIceServerPort("turns") // → 5349
+ * ```
  */
 export function defaultIceServerPort(scheme: IceServerScheme): number {
   return scheme === "stuns" || scheme === "turns" ? SECURE_PORT : PLAIN_PORT;
@@ -530,13 +551,30 @@ export function formatIceServerUri(u: IceServerUri): string {
  *
  * @param u - a parsed URI
  * @returns e.g. `"_stun._udp"`, or undefined
+ * @example
+ * ```ts
+ * srvServiceName(parseIceServerUri("turn:example.org?transport=tcp")) // → "_turn._tcp": query _turn._tcp.example.org
+ * srvServiceName(parseIceServerUri("stun:example.org:3478"))          // → undefined: the port is given
+ * ```
  */
 export function srvServiceName(u: IceServerUri): string | undefined {
   if (u.hostType !== "name" || u.explicitPort) return undefined;
   return `_${u.scheme}._${u.transport === "udp" ? "udp" : "tcp"}`;
 }
 
-/** The browser's `RTCIceServer` dictionary (W3C webrtc-pc §4.2.4), as apps already write it. */
+/**
+ * The browser's `RTCIceServer` dictionary (W3C webrtc-pc §4.2.4), as apps already write it.
+ *
+ * @example
+ * ```ts
+ * const server: RTCIceServerLike = {
+ *   urls: ["turn:turn.example.org", "turns:turn.example.org"],
+ *   username: "alice",
+ *   credential: "s3cret",
+ * };
+ * parseIceServers(server).length // → 2
+ * ```
+ */
 export interface RTCIceServerLike {
   /** One URI or several for the same server (e.g. its UDP, TCP and TLS forms). */
   readonly urls: string | readonly string[];
@@ -546,7 +584,16 @@ export interface RTCIceServerLike {
   readonly credential?: string;
 }
 
-/** One ICE server URI with the credentials that came with it. */
+/**
+ * One ICE server URI with the credentials that came with it.
+ *
+ * @example
+ * ```ts
+ * const entries: IceServerEntry[] = parseIceServers({ urls: "turn:turn.example.org", username: "alice", credential: "s3cret" });
+ * entries[0]?.uri.port  // → 3478
+ * entries[0]?.username  // → "alice"
+ * ```
+ */
 export interface IceServerEntry {
   /** The parsed URI. */
   readonly uri: IceServerUri;

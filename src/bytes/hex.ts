@@ -36,6 +36,12 @@ function hexNibble(c: number): number {
  * copied from Wireshark or an RFC (`0x00 0x01 0x00 0x58`, `00:01:00:58`) parse as they are.
  *
  * @throws {@link StunDecodeError} `BAD_TEXT` on any other character or an odd digit count.
+ * @example
+ * ```ts
+ * fromHex("21 12 a4 42")         // → Uint8Array [0x21, 0x12, 0xa4, 0x42]
+ * fromHex("0x00 0x01 0x00 0x58") // → Uint8Array [0x00, 0x01, 0x00, 0x58]
+ * fromHex("abc")                 // throws StunDecodeError BAD_TEXT: odd number of digits
+ * ```
  */
 export function fromHex(text: string): Uint8Array {
   const digits: number[] = [];
@@ -56,14 +62,29 @@ export function fromHex(text: string): Uint8Array {
   return out;
 }
 
-/** True when `text` consists only of hex digits, whitespace, `:` and `0x` prefixes. */
+/**
+ * True when `text` consists only of hex digits, whitespace, `:` and `0x` prefixes.
+ *
+ * @example
+ * ```ts
+ * looksLikeHex("00:01:00:58")  // → true
+ * looksLikeHex("AAEAWCESpEI=") // → false: base64, decode it with fromBase64
+ * ```
+ */
 export function looksLikeHex(text: string): boolean {
   return /^\s*(?:(?:0x)?[0-9a-fA-F]{2}[\s:]*)+$/.test(text);
 }
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/** Standard base64 (RFC 4648 §4) with padding. */
+/**
+ * Standard base64 (RFC 4648 §4) with padding.
+ *
+ * @example
+ * ```ts
+ * toBase64(fromHex("000100582112a442")) // → "AAEAWCESpEI="
+ * ```
+ */
 export function toBase64(bytes: Uint8Array): string {
   let s = "";
   let i = 0;
@@ -88,6 +109,11 @@ export function toBase64(bytes: Uint8Array): string {
  *
  * @throws {@link StunDecodeError} `BAD_TEXT` on a character outside both alphabets or a length
  *   that no base64 text has.
+ * @example
+ * ```ts
+ * fromBase64("AAEAWCESpEI=") // → the 8 bytes 00 01 00 58 21 12 a4 42
+ * fromBase64("AAEAWCESpEI")  // → the same bytes: padding is optional
+ * ```
  */
 export function fromBase64(text: string): Uint8Array {
   const vals: number[] = [];

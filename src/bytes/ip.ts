@@ -8,12 +8,27 @@
  */
 import { IcekitError, StunDecodeError } from "../errors";
 
-/** Address family, spelled as Node's `dgram` and the CLI's JSON spell it. */
+/**
+ * Address family, spelled as Node's `dgram` and the CLI's JSON spell it.
+ *
+ * @example
+ * ```ts
+ * const family: AddressFamily = ipFamily("2001:db8::1") ?? "IPv4"; // → "IPv6"
+ * const wildcard = family === "IPv6" ? "::" : "0.0.0.0";
+ * ```
+ */
 export type AddressFamily = "IPv4" | "IPv6";
 
 /**
  * An IP address and port: what STUN calls a transport address (RFC 8489 §3). `address` is in
  * canonical text form (RFC 5952 for IPv6).
+ *
+ * @example
+ * ```ts
+ * const server: TransportAddress = { family: "IPv4", address: "192.0.2.10", port: 3478 };
+ * client.request(now, { remote: server });
+ * formatTransportAddress(server) // → "192.0.2.10:3478"
+ * ```
  */
 export interface TransportAddress {
   readonly family: AddressFamily;
@@ -26,6 +41,12 @@ export interface TransportAddress {
  *
  * @returns true on success, false if `text` is not exactly four decimal octets 0-255 (leading
  *   zeros are refused, since some stacks read them as octal).
+ * @example
+ * ```ts
+ * const out = new Uint8Array(4);
+ * parseIPv4Into("192.0.2.1", out)  // → true; out is [192, 0, 2, 1]
+ * parseIPv4Into("192.0.2.01", out) // → false: leading zero
+ * ```
  */
 export function parseIPv4Into(text: string, out: Uint8Array, offset = 0): boolean {
   let part = 0;
@@ -56,6 +77,12 @@ export function parseIPv4Into(text: string, out: Uint8Array, offset = 0): boolea
  * `out[offset..offset+16)`. A zone (`%eth0`) is ignored; brackets are not accepted here.
  *
  * @returns true on success, false if `text` is not an IPv6 address.
+ * @example
+ * ```ts
+ * const out = new Uint8Array(16);
+ * parseIPv6Into("2001:db8::1", out)   // → true; out is 20 01 0d b8 00 … 00 01
+ * parseIPv6Into("[2001:db8::1]", out) // → false: no brackets here
+ * ```
  */
 export function parseIPv6Into(text: string, out: Uint8Array, offset = 0): boolean {
   const pct = text.indexOf("%");
@@ -124,7 +151,16 @@ export function parseIPv6Into(text: string, out: Uint8Array, offset = 0): boolea
   return true;
 }
 
-/** Which family `text` is, or undefined if it is neither an IPv4 nor an IPv6 address. */
+/**
+ * Which family `text` is, or undefined if it is neither an IPv4 nor an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * ipFamily("192.0.2.1")        // → "IPv4"
+ * ipFamily("::ffff:192.0.2.1") // → "IPv6"
+ * ipFamily("example.org")      // → undefined: a name, resolve it first
+ * ```
+ */
 export function ipFamily(text: string): AddressFamily | undefined {
   const scratch = new Uint8Array(16);
   if (parseIPv4Into(text, scratch)) return "IPv4";
@@ -136,6 +172,11 @@ export function ipFamily(text: string): AddressFamily | undefined {
  * Parses an IPv4 or IPv6 address into 4 or 16 bytes.
  *
  * @throws {@link StunDecodeError} `BAD_TEXT` if `text` is not an IP address.
+ * @example
+ * ```ts
+ * parseIp("192.0.2.1")  // → Uint8Array [192, 0, 2, 1]
+ * parseIp("::1").length // → 16
+ * ```
  */
 export function parseIp(text: string): Uint8Array {
   const v4 = new Uint8Array(4);
@@ -145,12 +186,27 @@ export function parseIp(text: string): Uint8Array {
   throw new StunDecodeError("BAD_TEXT", `'${text}' is not an IPv4 or IPv6 address`);
 }
 
-/** Dotted-quad text of `bytes[offset..offset+4)`. */
+/**
+ * Dotted-quad text of `bytes[offset..offset+4)`.
+ *
+ * @example
+ * ```ts
+ * formatIPv4(Uint8Array.of(192, 0, 2, 1)) // → "192.0.2.1"
+ * ```
+ */
 export function formatIPv4(bytes: Uint8Array, offset = 0): string {
   return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
 }
 
-/** RFC 5952 canonical text of `bytes[offset..offset+16)`. */
+/**
+ * RFC 5952 canonical text of `bytes[offset..offset+16)`.
+ *
+ * @example
+ * ```ts
+ * formatIPv6(parseIp("2001:0db8:0:0:0:0:0:1")) // → "2001:db8::1"
+ * formatIPv6(parseIp("::ffff:c000:201"))       // → "::ffff:192.0.2.1"
+ * ```
+ */
 export function formatIPv6(bytes: Uint8Array, offset = 0): string {
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted tail.
   let mapped = bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff;
@@ -185,7 +241,15 @@ export function formatIPv6(bytes: Uint8Array, offset = 0): string {
   return s;
 }
 
-/** Text of a 4- or 16-byte address. */
+/**
+ * Text of a 4- or 16-byte address.
+ *
+ * @example
+ * ```ts
+ * formatIp(Uint8Array.of(192, 0, 2, 1)) // → "192.0.2.1"
+ * formatIp(parseIp("2001:DB8::0:1"))    // → "2001:db8::1"
+ * ```
+ */
 export function formatIp(bytes: Uint8Array): string {
   return bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
 }
@@ -194,6 +258,11 @@ export function formatIp(bytes: Uint8Array): string {
  * Canonical form of an address given as text: `"0:0::1"` → `"::1"`.
  *
  * @throws {@link IcekitError} if `text` is not an IP address.
+ * @example
+ * ```ts
+ * canonicalIp("2001:DB8:0::1")    // → "2001:db8::1"
+ * canonicalIp("stun.example.org") // throws IcekitError INVALID_ARGUMENT
+ * ```
  */
 export function canonicalIp(text: string): string {
   const scratch = new Uint8Array(16);
@@ -207,6 +276,11 @@ export function canonicalIp(text: string): string {
  *
  * @throws {@link IcekitError} if `address` is not an IP address or `port` is not an integer
  *   0-65535.
+ * @example
+ * ```ts
+ * transportAddress("2001:DB8::1", 3478) // → { family: "IPv6", address: "2001:db8::1", port: 3478 }
+ * transportAddress("192.0.2.1", 70000)  // throws IcekitError: port 70000 is out of range
+ * ```
  */
 export function transportAddress(address: string, port: number): TransportAddress {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -218,12 +292,29 @@ export function transportAddress(address: string, port: number): TransportAddres
   throw new IcekitError("INVALID_ARGUMENT", `'${address}' is not an IP address; pass e.g. "192.0.2.1" or "2001:db8::1"`);
 }
 
-/** `192.0.2.1:3478` or `[2001:db8::1]:3478`, the form URIs and logs use. */
+/**
+ * `192.0.2.1:3478` or `[2001:db8::1]:3478`, the form URIs and logs use.
+ *
+ * @example
+ * ```ts
+ * formatTransportAddress(transportAddress("192.0.2.1", 3478))   // → "192.0.2.1:3478"
+ * formatTransportAddress(transportAddress("2001:db8::1", 3478)) // → "[2001:db8::1]:3478"
+ * ```
+ */
 export function formatTransportAddress(a: TransportAddress): string {
   return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-/** True when two transport addresses name the same address and port. */
+/**
+ * True when two transport addresses name the same address and port.
+ *
+ * @example
+ * ```ts
+ * const a = transportAddress("2001:db8:0::1", 3478);
+ * sameTransportAddress(a, transportAddress("2001:db8::1", 3478)) // → true
+ * sameTransportAddress(a, { ...a, port: 3479 })                  // → false
+ * ```
+ */
 export function sameTransportAddress(a: TransportAddress, b: TransportAddress): boolean {
   return a.port === b.port && a.family === b.family && a.address === b.address;
 }

@@ -159,6 +159,12 @@ export function hmac(algorithm: HmacAlgorithm, key: Uint8Array, data: Uint8Array
  * @param key - the key, any length
  * @param data - the message
  * @returns a new 20-byte MAC
+ * @example
+ * ```ts
+ * // RFC 2202 §3, test case 1
+ * hmacSha1(new Uint8Array(20).fill(0x0b), new TextEncoder().encode("Hi There"))
+ * // → b617318655057264e28bc0b6fb378c8ef146be00
+ * ```
  */
 export function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
   return createHmacKey("sha1", key).compute(data);
@@ -170,6 +176,12 @@ export function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
  * @param key - the key, any length
  * @param data - the message
  * @returns a new 32-byte MAC
+ * @example
+ * ```ts
+ * // RFC 4231 §4.2, test case 1
+ * hmacSha256(new Uint8Array(20).fill(0x0b), new TextEncoder().encode("Hi There"))
+ * // → b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7
+ * ```
  */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return createHmacKey("sha256", key).compute(data);

@@ -15,6 +15,15 @@
  * {@link HashState.update}, finish with {@link HashState.digestInto}.
  *
  * Not re-entrant and not thread-safe: one state is one running hash.
+ *
+ * @example
+ * ```ts
+ * const h: HashState = new Sha256();
+ * h.update(header).update(body, 0, bodyLength); // hash pieces without concatenating
+ * const digest = new Uint8Array(h.outputLength); // 32
+ * h.digestInto(digest);
+ * h.reset(); // before the next hash
+ * ```
  */
 export interface HashState {
   /** Bytes per compression block: 64 for SHA-1, SHA-256 and MD5. */
@@ -56,13 +65,28 @@ export interface HashState {
   copyFrom(other: this): this;
 }
 
-/** The HMAC hash functions STUN uses: SHA-1 (RFC 8489 §14.5) and SHA-256 (§14.6). */
+/**
+ * The HMAC hash functions STUN uses: SHA-1 (RFC 8489 §14.5) and SHA-256 (§14.6).
+ *
+ * @example
+ * ```ts
+ * const algorithm: HmacAlgorithm = msg.has(AttributeType.MessageIntegritySha256) ? "sha256" : "sha1";
+ * const key = createHmacKey(algorithm, shortTermKey("VOkJxbRl1RmTxUk/WvJxBt"));
+ * ```
+ */
 export type HmacAlgorithm = "sha1" | "sha256";
 
 /**
  * A keyed MAC, stateful and reusable: {@link HmacKey.init}, {@link HmacKey.update}...,
  * {@link HmacKey.digestInto}. {@link HmacKey.compute} does all three. Not re-entrant: one key
  * object computes one MAC at a time.
+ *
+ * @example
+ * ```ts
+ * const key: HmacKey = createHmacKey("sha1", shortTermKey("VOkJxbRl1RmTxUk/WvJxBt"));
+ * key.compute(data).length // → 20
+ * key.init().update(data, 0, 20).update(data, 20).digestInto(out); // the same MAC, in pieces
+ * ```
  */
 export interface HmacKey {
   /** The hash function under the MAC. */
@@ -108,5 +132,12 @@ export interface HmacKey {
  * @param algorithm - the hash function under the MAC
  * @param key - the key bytes, any length; implementations copy what they need and never keep
  *   a reference to `key`
+ * @example
+ * ```ts
+ * let keysMade = 0;
+ * const counting: HmacFactory = (algorithm, key) => (keysMade++, createHmacKey(algorithm, key));
+ * const cred = shortTermCredential("evtj:h6vY", "VOkJxbRl1RmTxUk/WvJxBt", counting);
+ * cred.sha1; cred.sha1; // keysMade → 1: keys are made once per credential
+ * ```
  */
 export type HmacFactory = (algorithm: HmacAlgorithm, key: Uint8Array) => HmacKey;

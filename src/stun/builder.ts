@@ -35,7 +35,15 @@ import type { RandomSource } from "../engine";
 /** Largest STUN message: the 16-bit length field plus the header. */
 const MAX_MESSAGE = HEADER_LENGTH + 0xfffc;
 
-/** Options for a {@link StunMessageBuilder}. */
+/**
+ * Options for a {@link StunMessageBuilder}.
+ *
+ * @example
+ * ```ts
+ * new StunMessageBuilder({ buffer: new Uint8Array(1500) }); // never allocates; BUFFER_TOO_SMALL past 1500
+ * new StunMessageBuilder({ paddingByte: 0x20 });            // reproduces RFC 5769's bytes exactly
+ * ```
+ */
 export interface BuilderOptions {
   /**
    * A buffer to write into. When given, the builder never allocates and throws `BUFFER_TOO_SMALL`
@@ -50,7 +58,16 @@ export interface BuilderOptions {
   readonly paddingByte?: number;
 }
 
-/** Writes STUN messages into one reusable buffer. Not re-entrant. */
+/**
+ * Writes STUN messages into one reusable buffer. Not re-entrant.
+ *
+ * @example
+ * ```ts
+ * const b = new StunMessageBuilder();
+ * const request = b.begin(Method.Binding, MessageClass.Request, newTransactionId()).addFingerprint().finish();
+ * request.length // → 28: header and FINGERPRINT; a view, valid until the next begin()
+ * ```
+ */
 export class StunMessageBuilder {
   #buf: Uint8Array;
   readonly #fixed: boolean;
@@ -223,6 +240,11 @@ export class StunMessageBuilder {
  * the interval 0 .. 2**96-1, and SHOULD be cryptographically random.
  *
  * @param random - the byte source; defaults to `crypto.getRandomValues`
+ * @example
+ * ```ts
+ * newTransactionId()       // → 12 random bytes from crypto.getRandomValues
+ * newTransactionId(seeded) // → reproducible ids from a seeded RandomSource
+ * ```
  */
 export function newTransactionId(random: RandomSource = defaultRandom): Uint8Array {
   const id = new Uint8Array(TRANSACTION_ID_LENGTH);

@@ -46,25 +46,62 @@ import type { AuthDecision } from "./long-term-auth";
 import { Username } from "./attributes/text";
 import type { StunCredential } from "./credentials";
 
-/** An attribute and its value, typed together. Build with {@link attr}. */
+/**
+ * An attribute and its value, typed together. Build with {@link attr}.
+ *
+ * @example
+ * ```ts
+ * const attributes: AttributeEntry[] = [attr(Software, "icekit"), attr(Priority, 0x6e0001ff)];
+ * client.request(now, { remote: server, attributes });
+ * ```
+ */
 export interface AttributeEntry<T = unknown> {
   readonly codec: AttributeCodec<T>;
   readonly value: T;
 }
 
-/** Pairs an attribute codec with a value, checking the value's type against the codec. */
+/**
+ * Pairs an attribute codec with a value, checking the value's type against the codec.
+ *
+ * @example
+ * ```ts
+ * client.request(now, { remote: server, attributes: [attr(ChangeRequest, { changeIp: true, changePort: true })] });
+ * attr(Priority, "high"); // compile error: PRIORITY takes a number
+ * ```
+ */
 export function attr<T>(codec: AttributeCodec<T>, value: T): AttributeEntry<T> {
   return { codec, value };
 }
 
-/** How a request authenticates. */
+/**
+ * How a request authenticates.
+ *
+ * @example
+ * ```ts
+ * const ice: StunAuth = { kind: "short-term", credential: shortTermCredential("evtj:h6vY", "VOkJxbRl1RmTxUk/WvJxBt") };
+ * const turn: StunAuth = { kind: "long-term", username: "alice", password: "s3cret" };
+ * client.request(now, { remote: server, method: Method.Allocate, auth: turn });
+ * ```
+ */
 export type StunAuth =
   /** Short-term (§9.1): USERNAME and MESSAGE-INTEGRITY with the credential's key on every request. */
   | { readonly kind: "short-term"; readonly credential: StunCredential }
   /** Long-term (§9.2): the first request goes bare; the server's 401 supplies REALM and NONCE. */
   | { readonly kind: "long-term"; readonly username: string; readonly password: string };
 
-/** One request. */
+/**
+ * One request.
+ *
+ * @example
+ * ```ts
+ * const request: StunRequest = {
+ *   remote: { family: "IPv4", address: "192.0.2.10", port: 3478 },
+ *   transport: "tcp",
+ *   attributes: [attr(Software, "icekit")],
+ * };
+ * const id = client.request(now, request);
+ * ```
+ */
 export interface StunRequest {
   /** The server. */
   readonly remote: TransportAddress;
@@ -82,7 +119,16 @@ export interface StunRequest {
   readonly fingerprint?: boolean;
 }
 
-/** Why a transaction failed. */
+/**
+ * Why a transaction failed.
+ *
+ * @example
+ * ```ts
+ * function worthRetrying(reason: StunFailureReason): boolean {
+ *   return reason === "timeout" || reason === "transport"; // "auth" or "integrity" would fail again
+ * }
+ * ```
+ */
 export type StunFailureReason =
   /** No response after Rc sends and Rm × RTO (UDP), or Ti (TCP/TLS). */
   | "timeout"
@@ -101,7 +147,17 @@ export type StunFailureReason =
   /** {@link StunClient.cancel} was called. */
   | "cancelled";
 
-/** What a {@link StunClient} reports. */
+/**
+ * What a {@link StunClient} reports.
+ *
+ * @example
+ * ```ts
+ * for (let e: StunClientEvent | undefined; (e = client.pollEvent()); ) {
+ *   if (e.type === "success") mapped.set(e.id, e.response.get(XorMappedAddress));
+ *   else console.warn(`transaction ${e.id}: ${e.reason}`, e.errorCode, e.detail); // e.g. "timeout"
+ * }
+ * ```
+ */
 export type StunClientEvent =
   | {
       readonly type: "success";
@@ -132,7 +188,15 @@ export type StunClientEvent =
       readonly detail: string;
     };
 
-/** Counters for {@link StunClient.stats}. */
+/**
+ * Counters for {@link StunClient.stats}.
+ *
+ * @example
+ * ```ts
+ * const { transmissions, retransmissions } = client.stats();
+ * const lossHint = retransmissions / transmissions; // e.g. 0.05
+ * ```
+ */
 export interface StunClientStats {
   requestsStarted: number;
   transmissions: number;
@@ -152,7 +216,15 @@ export interface StunClientStats {
   droppedUnauthenticated400: number;
 }
 
-/** Client configuration. */
+/**
+ * Client configuration.
+ *
+ * @example
+ * ```ts
+ * const options: StunClientOptions = { software: "icekit", rc: 3, rto: { initialRto: 250 }, followRedirects: false };
+ * const client = new StunClient(options);
+ * ```
+ */
 export interface StunClientOptions {
   /** Random source for transaction ids. */
   readonly random?: RandomSource;
@@ -211,7 +283,17 @@ interface Transaction {
   readonly visited: { key: string; at: number }[];
 }
 
-/** Sans-IO STUN client: see the module comment. */
+/**
+ * Sans-IO STUN client: see the module comment.
+ *
+ * @example
+ * ```ts
+ * const client = new StunClient({ software: "icekit" });
+ * const id = client.request(now, { remote: transportAddress("192.0.2.10", 3478) });
+ * client.pollTransmit() // → { local: undefined, remote: 192.0.2.10:3478, transport: "udp", data: the request }
+ * client.pollTimeout()  // → now + 500: the first retransmission (RFC 8489 §6.2.1)
+ * ```
+ */
 export class StunClient implements Engine<StunClientEvent> {
   readonly #random: RandomSource;
   readonly #software: string | undefined;

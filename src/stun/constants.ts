@@ -5,23 +5,65 @@
  * @module
  */
 
-/** RFC 8489 §5: the fixed value in bytes 4-7 of every STUN message since RFC 5389. */
+/**
+ * RFC 8489 §5: the fixed value in bytes 4-7 of every STUN message since RFC 5389.
+ *
+ * @example
+ * ```ts
+ * readU32(datagram, 4) === MAGIC_COOKIE // → true from RFC 5389/8489 peers, false from RFC 3489 ones
+ * ```
+ */
 export const MAGIC_COOKIE = 0x2112a442;
 
-/** RFC 8489 §5: the STUN header is 20 bytes: type, length, magic cookie, 96-bit transaction id. */
+/**
+ * RFC 8489 §5: the STUN header is 20 bytes: type, length, magic cookie, 96-bit transaction id.
+ *
+ * @example
+ * ```ts
+ * const whole = datagram.length === HEADER_LENGTH + readU16(datagram, 2); // the length field excludes the header
+ * ```
+ */
 export const HEADER_LENGTH = 20;
 
-/** RFC 8489 §14: each attribute starts with a 4-byte type and length. */
+/**
+ * RFC 8489 §14: each attribute starts with a 4-byte type and length.
+ *
+ * @example
+ * ```ts
+ * ATTRIBUTE_HEADER_LENGTH + 9 + paddingLength(9) // → 16: the bytes USERNAME "evtj:h6vY" takes
+ * ```
+ */
 export const ATTRIBUTE_HEADER_LENGTH = 4;
 
-/** The 96-bit transaction id is 12 bytes. */
+/**
+ * The 96-bit transaction id is 12 bytes.
+ *
+ * @example
+ * ```ts
+ * datagram.subarray(8, 8 + TRANSACTION_ID_LENGTH) // the transaction id, after the magic cookie
+ * ```
+ */
 export const TRANSACTION_ID_LENGTH = 12;
 
-/** RFC 8489 §14.7: FINGERPRINT is the CRC-32 XOR'ed with this ("STUN" in ASCII). */
+/**
+ * RFC 8489 §14.7: FINGERPRINT is the CRC-32 XOR'ed with this ("STUN" in ASCII).
+ *
+ * @example
+ * ```ts
+ * // What checkFingerprint computes, FINGERPRINT being the last 8 bytes:
+ * (crc32(msg.raw, 0, msg.raw.length - 8) ^ FINGERPRINT_XOR) >>> 0 === msg.get(Fingerprint) // → true
+ * ```
+ */
 export const FINGERPRINT_XOR = 0x5354554e;
 
 /**
  * The four message classes (RFC 8489 §5), as the 2-bit C1C0 value.
+ *
+ * @example
+ * ```ts
+ * builder.begin(Method.Binding, MessageClass.Request, newTransactionId());
+ * msg.messageClass === MessageClass.SuccessResponse // → true for a Binding success (type 0x0101)
+ * ```
  */
 export const MessageClass = {
   Request: 0b00,
@@ -29,10 +71,27 @@ export const MessageClass = {
   SuccessResponse: 0b10,
   ErrorResponse: 0b11,
 } as const;
-/** A message class value: 0 request, 1 indication, 2 success response, 3 error response. */
+/**
+ * A message class value: 0 request, 1 indication, 2 success response, 3 error response.
+ *
+ * @example
+ * ```ts
+ * function className(c: MessageClass): string {
+ *   return MESSAGE_CLASS_NAMES[c];
+ * }
+ * className(MessageClass.ErrorResponse) // → "error"
+ * ```
+ */
 export type MessageClass = (typeof MessageClass)[keyof typeof MessageClass];
 
-/** Lower-case names of the classes, as the CLI's JSON prints them. */
+/**
+ * Lower-case names of the classes, as the CLI's JSON prints them.
+ *
+ * @example
+ * ```ts
+ * MESSAGE_CLASS_NAMES[msg.messageClass] // → "success" for a success response
+ * ```
+ */
 export const MESSAGE_CLASS_NAMES: readonly ["request", "indication", "success", "error"] = [
   "request",
   "indication",
@@ -43,6 +102,12 @@ export const MESSAGE_CLASS_NAMES: readonly ["request", "indication", "success", 
 /**
  * STUN methods: Binding (RFC 8489 §18.2), the TURN methods (RFC 8656 §18) and the TCP
  * allocation methods (RFC 6062 §6.1).
+ *
+ * @example
+ * ```ts
+ * Method.Allocate // → 0x003
+ * msg.method === Method.Binding && msg.messageClass === MessageClass.Request
+ * ```
  */
 export const Method = {
   Binding: 0x001,
@@ -56,7 +121,15 @@ export const Method = {
   ConnectionBind: 0x00b,
   ConnectionAttempt: 0x00c,
 } as const;
-/** A 12-bit STUN method number. Unknown methods are plain numbers. */
+/**
+ * A 12-bit STUN method number. Unknown methods are plain numbers.
+ *
+ * @example
+ * ```ts
+ * const method: Method = msg.method;
+ * methodName(method) // → "binding", or "0x0ab" for a method icekit does not know
+ * ```
+ */
 export type Method = number;
 
 const METHOD_NAMES: ReadonlyMap<number, string> = new Map([
@@ -72,12 +145,28 @@ const METHOD_NAMES: ReadonlyMap<number, string> = new Map([
   [Method.ConnectionAttempt, "connection-attempt"],
 ]);
 
-/** Lower-case kebab name of a method (`"create-permission"`), or `"0x0ab"` for unknown ones. */
+/**
+ * Lower-case kebab name of a method (`"create-permission"`), or `"0x0ab"` for unknown ones.
+ *
+ * @example
+ * ```ts
+ * methodName(Method.CreatePermission) // → "create-permission"
+ * methodName(0x0ab)                   // → "0x0ab"
+ * ```
+ */
 export function methodName(method: number): string {
   return METHOD_NAMES.get(method) ?? `0x${method.toString(16).padStart(3, "0")}`;
 }
 
-/** The method number for a name that {@link methodName} prints, or undefined. */
+/**
+ * The method number for a name that {@link methodName} prints, or undefined.
+ *
+ * @example
+ * ```ts
+ * methodFromName("channel-bind") // → 0x009 (Method.ChannelBind)
+ * methodFromName("ChannelBind")  // → undefined
+ * ```
+ */
 export function methodFromName(name: string): number | undefined {
   for (const [k, v] of METHOD_NAMES) if (v === name) return k;
   return undefined;
@@ -86,6 +175,12 @@ export function methodFromName(name: string): number | undefined {
 /**
  * Attribute types. Names are the IANA registry names in PascalCase so a reader can hold the code
  * against the RFC (`XOR-MAPPED-ADDRESS` → `XorMappedAddress`).
+ *
+ * @example
+ * ```ts
+ * AttributeType.XorMappedAddress // → 0x0020
+ * msg.has(AttributeType.MessageIntegrity) // is the request signed?
+ * ```
  */
 export const AttributeType = {
   // RFC 8489 §18.3
@@ -135,12 +230,28 @@ export const AttributeType = {
   OtherAddress: 0x802c,
 } as const;
 
-/** RFC 8489 §14: types 0x0000-0x7FFF must be understood for the message to be processed. */
+/**
+ * RFC 8489 §14: types 0x0000-0x7FFF must be understood for the message to be processed.
+ *
+ * @example
+ * ```ts
+ * isComprehensionRequired(AttributeType.Username) // → true (0x0006)
+ * isComprehensionRequired(AttributeType.Software) // → false (0x8022): may be ignored
+ * ```
+ */
 export function isComprehensionRequired(type: number): boolean {
   return type < 0x8000;
 }
 
-/** Names of the registry's error codes (RFC 8489 §18.4, RFC 8656 §18, RFC 6062 §6.3). */
+/**
+ * Names of the registry's error codes (RFC 8489 §18.4, RFC 8656 §18, RFC 6062 §6.3).
+ *
+ * @example
+ * ```ts
+ * ERROR_REASONS.get(438) // → "Stale Nonce"
+ * builder.add(ErrorCode, { code: 487, reason: ERROR_REASONS.get(487)! }); // "Role Conflict"
+ * ```
+ */
 export const ERROR_REASONS: ReadonlyMap<number, string> = new Map([
   [300, "Try Alternate"],
   [400, "Bad Request"],

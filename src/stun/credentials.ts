@@ -20,12 +20,26 @@ import type { HmacFactory, HmacKey } from "../crypto/types";
 import { IcekitError } from "../errors";
 import { opaqueString } from "./opaque-string";
 
-/** The password algorithms of RFC 8489 §18.5 by name: the key is MD5 or SHA-256 of the same text. */
+/**
+ * The password algorithms of RFC 8489 §18.5 by name: the key is MD5 or SHA-256 of the same text.
+ *
+ * @example
+ * ```ts
+ * const algorithm: PasswordAlgorithmName = passwordAlgorithmName(offered[0]!.algorithm) ?? "MD5";
+ * longTermCredential("alice", "example.org", "s3cret", { algorithm });
+ * ```
+ */
 export type PasswordAlgorithmName = "MD5" | "SHA-256";
 
 /**
  * The "STUN Password Algorithms" registry numbers (RFC 8489 §18.5) that go in the
  * PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS attributes (§14.11, §14.12). 0x0000 is reserved.
+ *
+ * @example
+ * ```ts
+ * PasswordAlgorithm.SHA256 // → 2
+ * builder.add(PasswordAlgorithmAttr, { algorithm: PasswordAlgorithm.SHA256, parameters: new Uint8Array(0) });
+ * ```
  */
 export const PasswordAlgorithm = { MD5: 0x0001, SHA256: 0x0002 } as const;
 
@@ -34,6 +48,11 @@ export const PasswordAlgorithm = { MD5: 0x0001, SHA256: 0x0002 } as const;
  *
  * @param name - `"MD5"` or `"SHA-256"`
  * @returns 1 or 2
+ * @example
+ * ```ts
+ * passwordAlgorithmNumber("SHA-256") // → 2
+ * passwordAlgorithmNumber("MD5")     // → 1
+ * ```
  */
 export function passwordAlgorithmNumber(name: PasswordAlgorithmName): 1 | 2 {
   return name === "SHA-256" ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5;
@@ -44,6 +63,11 @@ export function passwordAlgorithmNumber(name: PasswordAlgorithmName): 1 | 2 {
  *
  * @param n - the 16-bit number from the attribute
  * @returns `"MD5"` for 1, `"SHA-256"` for 2, `undefined` for any number icekit does not know
+ * @example
+ * ```ts
+ * passwordAlgorithmName(1) // → "MD5"
+ * passwordAlgorithmName(3) // → undefined
+ * ```
  */
 export function passwordAlgorithmName(n: number): PasswordAlgorithmName | undefined {
   return n === PasswordAlgorithm.MD5 ? "MD5" : n === PasswordAlgorithm.SHA256 ? "SHA-256" : undefined;
@@ -96,7 +120,15 @@ export function shortTermKey(password: string): Uint8Array {
   return utf8.encode(opaqueString(password, "password"));
 }
 
-/** Options of {@link longTermKey}. */
+/**
+ * Options of {@link longTermKey}.
+ *
+ * @example
+ * ```ts
+ * const options: LongTermKeyOptions = { algorithm: "SHA-256", processPassword: false };
+ * longTermKey("alice", "example.org", saslPreparedPassword, options).length // → 32
+ * ```
+ */
 export interface LongTermKeyOptions {
   /** The password algorithm (RFC 8489 §18.5); default `"MD5"`, the algorithm of RFC 5389. */
   readonly algorithm?: PasswordAlgorithmName;
@@ -187,6 +219,13 @@ export function userHash(username: string, realm: string): Uint8Array {
  * A credential as engines take it: the key and its HMAC key objects, created at most once
  * each (on first use) and reused for every message. Treat it as immutable: the HMAC key
  * objects copied `key` when they were made, so writing into `key` changes nothing.
+ *
+ * @example
+ * ```ts
+ * const cred: StunCredential = longTermCredential("alice", "example.org", "s3cret");
+ * cred.key.length                // → 16: MD5("alice:example.org:s3cret")
+ * checkIntegrity(response, cred) // → "valid" or "invalid": a credential is also the IntegrityKeys
+ * ```
  */
 export interface StunCredential {
   /** Which mechanism: short-term (RFC 8489 §9.1) or long-term (§9.2). */
@@ -246,7 +285,7 @@ function makeCredential(
  * @example
  * ```ts
  * const cred = shortTermCredential("evtj:h6vY", "VOkJxbRl1RmTxUk/WvJxBt");
- * cred.sha1.compute(message, 0, end) // MESSAGE-INTEGRITY value
+ * builder.add(Username, cred.username).addMessageIntegrity(cred.sha1); // HMAC-SHA1 with the password
  * ```
  */
 export function shortTermCredential(username: string, password: string, hmac: HmacFactory = createHmacKey): StunCredential {
@@ -254,7 +293,15 @@ export function shortTermCredential(username: string, password: string, hmac: Hm
   return makeCredential("short-term", u, undefined, "MD5", shortTermKey(password), hmac);
 }
 
-/** Options of {@link longTermCredential}. */
+/**
+ * Options of {@link longTermCredential}.
+ *
+ * @example
+ * ```ts
+ * const options: LongTermCredentialOptions = { algorithm: "SHA-256", hmac: createHmacKey };
+ * longTermCredential("alice", "example.org", "s3cret", options).key.length // → 32
+ * ```
+ */
 export interface LongTermCredentialOptions extends LongTermKeyOptions {
   /** The HMAC capability (default: the pure {@link createHmacKey}). */
   readonly hmac?: HmacFactory;
@@ -296,10 +343,23 @@ export function longTermCredential(
 /**
  * The nonce cookie (RFC 8489 §9.2): a server that supports RFC 8489 starts every NONCE with
  * these 9 characters and then 4 base64 characters holding its 24 security-feature bits.
+ *
+ * @example
+ * ```ts
+ * nonce.startsWith(NONCE_COOKIE) // an RFC 8489 server: "obMatJos2" and 4 characters of features
+ * ```
  */
 export const NONCE_COOKIE = "obMatJos2";
 
-/** The STUN Security Features (RFC 8489 §18.1) a server announces in its nonce cookie. */
+/**
+ * The STUN Security Features (RFC 8489 §18.1) a server announces in its nonce cookie.
+ *
+ * @example
+ * ```ts
+ * const features: SecurityFeatures = { passwordAlgorithms: true, usernameAnonymity: false };
+ * makeNonceWithFeatures(features, "5f3a9c") // → "obMatJos2gAAA5f3a9c"
+ * ```
+ */
 export interface SecurityFeatures {
   /** Bit 0, "Password algorithms": the server sends PASSWORD-ALGORITHMS (§9.2.4). */
   readonly passwordAlgorithms: boolean;
@@ -320,6 +380,12 @@ const BIT_USERNAME_ANONYMITY = 1 << 22;
  * @param nonce - a NONCE attribute value
  * @returns the 24-bit number, or `undefined` when `nonce` does not start with
  *   {@link NONCE_COOKIE} followed by 4 base64 characters
+ * @example
+ * ```ts
+ * nonceSecurityFeatureBits("obMatJos2gAAA5f3a9c") // → 0x800000: "Password algorithms"
+ * nonceSecurityFeatureBits("obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA") // → 0x000002 (Appendix B.1)
+ * nonceSecurityFeatureBits("f//499k954d6OL34oL9FSTvy64sA") // → undefined: no cookie
+ * ```
  */
 export function nonceSecurityFeatureBits(nonce: string): number | undefined {
   if (typeof nonce !== "string" || nonce.length < 13 || !nonce.startsWith(NONCE_COOKIE)) return undefined;

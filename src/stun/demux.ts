@@ -35,10 +35,24 @@
  * What a packet is, judged by its first byte (RFC 9443 §3). `"rtp"` covers RTCP as well, since
  * the two share 128-191; `"unknown"` is an empty packet or a first byte in 4-15, which RFC 9443
  * §3 says MUST be dropped.
+ *
+ * @example
+ * ```ts
+ * const kind: PacketKind = classifyPacket(datagram);
+ * if (kind === "dtls") dtls.receive(datagram); // first byte 20-63
+ * ```
  */
 export type PacketKind = "stun" | "zrtp" | "dtls" | "turn-channel" | "rtp" | "quic" | "unknown";
 
-/** Options for {@link classifyPacket}. */
+/**
+ * Options for {@link classifyPacket}.
+ *
+ * @example
+ * ```ts
+ * const options: ClassifyOptions = { fromTurnServer: sameTransportAddress(source, turnServer) };
+ * classifyPacket(datagram, 0, options) // first byte 64-79: "turn-channel" from the server, else "quic"
+ * ```
+ */
 export interface ClassifyOptions {
   /**
    * Whether the packet's source IP address and port are those of a TURN server that has
@@ -115,6 +129,11 @@ export function classifyPacket(buf: Uint8Array, offset = 0, options?: ClassifyOp
  * @param exact - `true` (default, datagrams): the message must end exactly at the end of `buf`;
  *   `false` (streams): it must fit in `buf`, and bytes after it are the next frame's
  * @returns whether the bytes look like a whole STUN message; never throws
+ * @example
+ * ```ts
+ * isStunMessage(fromHex("000100002112a442b7e7a701bc34d686fa87dfae")) // → true: a bare Binding request
+ * isStunMessage(Uint8Array.of(0x40, 0x00, 0x00, 0x00))              // → false
+ * ```
  */
 export function isStunMessage(buf: Uint8Array, offset = 0, exact = true): boolean {
   if (!Number.isInteger(offset) || offset < 0) return false;
@@ -140,6 +159,11 @@ export function isStunMessage(buf: Uint8Array, offset = 0, exact = true): boolea
  * @param buf - the datagram or stream buffer
  * @param offset - where the message starts (default 0)
  * @returns whether a ChannelData message starts at `offset`; never throws
+ * @example
+ * ```ts
+ * isChannelData(Uint8Array.of(0x40, 0x00, 0x00, 0x02, 0x68, 0x69)) // → true: channel 0x4000, "hi"
+ * isChannelData(Uint8Array.of(0x50, 0x00, 0x00, 0x00))             // → false: 0x5000 is no channel
+ * ```
  */
 export function isChannelData(buf: Uint8Array, offset = 0): boolean {
   if (!Number.isInteger(offset) || offset < 0) return false;

@@ -10,7 +10,19 @@ import { StunMessageBuilder } from "./builder";
 import type { MessageClass } from "./constants";
 import { codecForType, rawCodec } from "./attributes/registry";
 
-/** A message as a plain object. */
+/**
+ * A message as a plain object.
+ *
+ * @example
+ * ```ts
+ * const init: StunMessageInit = {
+ *   method: Method.Binding,
+ *   messageClass: MessageClass.SuccessResponse,
+ *   transactionId: request.transactionId,
+ *   attributes: [{ type: AttributeType.XorMappedAddress, value: transportAddress("192.0.2.1", 32853) }],
+ * };
+ * ```
+ */
 export interface StunMessageInit {
   /** 12-bit method. */
   readonly method: number;
@@ -26,7 +38,15 @@ export interface StunMessageInit {
   readonly attributes?: readonly { readonly type: number; readonly value: unknown }[];
 }
 
-/** What to append after the attributes. */
+/**
+ * What to append after the attributes.
+ *
+ * @example
+ * ```ts
+ * const options: EncodeOptions = { integrity: cred.sha1, fingerprint: true };
+ * encodeStunMessage(init, options); // ends with MESSAGE-INTEGRITY, then FINGERPRINT
+ * ```
+ */
 export interface EncodeOptions {
   /** Append MESSAGE-INTEGRITY computed with this key. */
   readonly integrity?: HmacKey;
@@ -42,6 +62,15 @@ export interface EncodeOptions {
  * Encodes a message into a new `Uint8Array`.
  *
  * @throws {@link IcekitError} when an attribute value does not fit its type.
+ * @example
+ * ```ts
+ * const bytes = encodeStunMessage(
+ *   { method: Method.Binding, messageClass: MessageClass.Request, transactionId: newTransactionId(),
+ *     attributes: [{ type: AttributeType.Software, value: "icekit" }] },
+ *   { fingerprint: true },
+ * );
+ * bytes.length // → 40: header 20, SOFTWARE 12 (padded), FINGERPRINT 8
+ * ```
  */
 export function encodeStunMessage(init: StunMessageInit, options?: EncodeOptions): Uint8Array {
   const b = new StunMessageBuilder(options?.paddingByte === undefined ? undefined : { paddingByte: options.paddingByte });

@@ -16,7 +16,15 @@ import { readU32 } from "./attribute";
 import { AttributeType, FINGERPRINT_XOR, HEADER_LENGTH } from "./constants";
 import type { StunMessage } from "./message";
 
-/** What a check found: the attribute is there and right, there and wrong, or not there. */
+/**
+ * What a check found: the attribute is there and right, there and wrong, or not there.
+ *
+ * @example
+ * ```ts
+ * const result: CheckResult = checkIntegrity(msg, cred);
+ * if (result !== "valid") return; // drop: "invalid" is forged or the wrong key, "absent" unsigned
+ * ```
+ */
 export type CheckResult = "valid" | "invalid" | "absent";
 
 const header = new Uint8Array(HEADER_LENGTH);
@@ -49,9 +57,14 @@ function check(msg: StunMessage, type: number, key: HmacKey): CheckResult {
  * Checks MESSAGE-INTEGRITY (HMAC-SHA1) with `key`.
  *
  * @param msg - a decoded message
- * @param key - the SHA-1 HMAC key of the credential (short-term: the password; long-term: the
- *   MD5 or SHA-256 derived key)
+ * @param key - the SHA-1 HMAC key of the credential (short-term: keyed with OpaqueString(password);
+ *   long-term: with the MD5 or SHA-256 derived key)
  * @returns `"absent"` when the message has no MESSAGE-INTEGRITY, else whether it matches.
+ * @example
+ * ```ts
+ * const cred = shortTermCredential("evtj:h6vY", "VOkJxbRl1RmTxUk/WvJxBt");
+ * checkMessageIntegrity(decodeStunMessage(rfc5769Request), cred.sha1) // → "valid" (RFC 5769 §2.1)
+ * ```
  */
 export function checkMessageIntegrity(msg: StunMessage, key: HmacKey): CheckResult {
   return check(msg, AttributeType.MessageIntegrity, key);
@@ -62,12 +75,25 @@ export function checkMessageIntegrity(msg: StunMessage, key: HmacKey): CheckResu
  *
  * @param msg - a decoded message
  * @param key - the SHA-256 HMAC key of the credential
+ * @example
+ * ```ts
+ * checkMessageIntegritySha256(msg, cred.sha256) // → "valid", "invalid", or "absent"
+ * checkMessageIntegritySha256(decodeStunMessage(rfc5769Request), cred.sha256) // → "absent"
+ * ```
  */
 export function checkMessageIntegritySha256(msg: StunMessage, key: HmacKey): CheckResult {
   return check(msg, AttributeType.MessageIntegritySha256, key);
 }
 
-/** The pair of keys a credential provides; see `StunCredential`. */
+/**
+ * The pair of keys a credential provides; see `StunCredential`.
+ *
+ * @example
+ * ```ts
+ * const keys: IntegrityKeys = { sha1: createHmacKey("sha1", key), sha256: createHmacKey("sha256", key) };
+ * checkIntegrity(msg, keys); // a StunCredential is IntegrityKeys too
+ * ```
+ */
 export interface IntegrityKeys {
   readonly sha1: HmacKey;
   readonly sha256: HmacKey;
@@ -78,6 +104,11 @@ export interface IntegrityKeys {
  * MESSAGE-INTEGRITY-SHA256 is present it decides, otherwise MESSAGE-INTEGRITY does.
  *
  * @returns `"absent"` when neither attribute is present.
+ * @example
+ * ```ts
+ * const cred = shortTermCredential("evtj:h6vY", "VOkJxbRl1RmTxUk/WvJxBt");
+ * checkIntegrity(decodeStunMessage(rfc5769Request), cred) // → "valid"
+ * ```
  */
 export function checkIntegrity(msg: StunMessage, keys: IntegrityKeys): CheckResult {
   const r = check(msg, AttributeType.MessageIntegritySha256, keys.sha256);
@@ -89,6 +120,10 @@ export function checkIntegrity(msg: StunMessage, keys: IntegrityKeys): CheckResu
  * CRC-32 of everything before it XOR 0x5354554e.
  *
  * @returns `"absent"` when there is none; `"invalid"` also when attributes follow it.
+ * @example
+ * ```ts
+ * checkFingerprint(decodeStunMessage(rfc5769Request)) // → "valid" (RFC 5769 §2.1)
+ * ```
  */
 export function checkFingerprint(msg: StunMessage): CheckResult {
   const n = msg.attributeCount;

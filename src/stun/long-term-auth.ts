@@ -17,12 +17,31 @@ import type { PasswordAlgorithmName, StunCredential } from "./credentials";
 import type { IntegrityKeys } from "./integrity";
 import type { StunMessage } from "./message";
 
-/** What to do after a 401 or 438. */
+/**
+ * What to do after a 401 or 438.
+ *
+ * @example
+ * ```ts
+ * const decision: AuthDecision = auth.onChallenge(response, 438, true, true);
+ * if (decision.kind === "retry") resend();
+ * else fail(decision.detail); // e.g. "438 Stale Nonce again after retrying with fresh nonces"
+ * ```
+ */
 export type AuthDecision = { readonly kind: "retry" } | { readonly kind: "fail"; readonly detail: string };
 
 const NO_PARAMETERS = new Uint8Array(0);
 
-/** Long-term credential state for one (server, username) pair. */
+/**
+ * Long-term credential state for one (server, username) pair.
+ *
+ * @example
+ * ```ts
+ * const auth = new LongTermAuth("alice", "s3cret", createHmacKey);
+ * auth.onChallenge(response401, 401, false, true) // → { kind: "retry" }: REALM and NONCE learnt
+ * const keys = auth.sign(builder.begin(Method.Allocate, MessageClass.Request, newTransactionId()));
+ * checkIntegrity(response, keys) // the response must be signed with the same key
+ * ```
+ */
 export class LongTermAuth {
   readonly #username: string;
   readonly #password: string;

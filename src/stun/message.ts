@@ -29,7 +29,15 @@ import { attributeName, codecForType, rawCodec } from "./attributes/registry";
 /** Added to the stored type of an ignored attribute: above any 16-bit type, so no lookup matches it. */
 const IGNORED = 0x10000;
 
-/** Options for {@link decodeStunMessage}. */
+/**
+ * Options for {@link decodeStunMessage}.
+ *
+ * @example
+ * ```ts
+ * const msg = decodeStunMessage(streamBuffer, 0, { allowTrailingBytes: true });
+ * const next = msg.raw.length; // where the next message in the buffer starts
+ * ```
+ */
 export interface DecodeOptions {
   /**
    * Accept bytes after the message (a stream buffer holding the next message too). By default a
@@ -44,7 +52,16 @@ export interface DecodeOptions {
   readonly allowMissingCookie?: boolean;
 }
 
-/** One attribute of a decoded message, decoded to its typed value (raw bytes when unknown). */
+/**
+ * One attribute of a decoded message, decoded to its typed value (raw bytes when unknown).
+ *
+ * @example
+ * ```ts
+ * const attrs: StunAttribute[] = decodeStunMessage(rfc5769Request).attributes();
+ * attrs.map((a) => a.name) // → ["SOFTWARE", "PRIORITY", "ICE-CONTROLLED", "USERNAME", "MESSAGE-INTEGRITY", "FINGERPRINT"]
+ * attrs[3]?.value          // → "evtj:h6vY"
+ * ```
+ */
 export interface StunAttribute {
   /** Type number. */
   readonly type: number;
@@ -65,6 +82,14 @@ export interface StunAttribute {
 /**
  * A decoded STUN message: the header fields and an index of attribute offsets over the original
  * bytes. Attribute values are decoded when asked for.
+ *
+ * @example
+ * ```ts
+ * const msg: StunMessage = decodeStunMessage(rfc5769Response);
+ * msg.transactionIdHex               // → "b7e7a701bc34d686fa87dfae"
+ * msg.get(XorMappedAddress)          // → { family: "IPv4", address: "192.0.2.1", port: 32853 }
+ * msg.has(AttributeType.Fingerprint) // → true
+ * ```
  */
 export class StunMessage {
   /** The message bytes, from the first header byte to the end of the last attribute. */
@@ -232,6 +257,11 @@ export class StunMessage {
  * @param offset - where the message starts in `bytes`
  * @throws {@link StunDecodeError} `TRUNCATED`, `NOT_STUN`, `BAD_LENGTH` or `ATTRIBUTE_OVERRUN`.
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when `offset` is not a non-negative integer.
+ * @example
+ * ```ts
+ * decodeStunMessage(fromHex("000100002112a442b7e7a701bc34d686fa87dfae")).method // → 1 (Method.Binding)
+ * decodeStunMessage(Uint8Array.of(0x40, 0x00, 0x00, 0x00)) // throws StunDecodeError TRUNCATED
+ * ```
  */
 export function decodeStunMessage(bytes: Uint8Array, offset = 0, options?: DecodeOptions): StunMessage {
   // A bad offset is the caller's mistake, not the peer's: without this, -1 or 0.5 would read

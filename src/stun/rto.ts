@@ -6,7 +6,15 @@
  * @module
  */
 
-/** Tuning of the estimator. */
+/**
+ * Tuning of the estimator.
+ *
+ * @example
+ * ```ts
+ * const rto: RtoOptions = { initialRto: 250, minRto: 20 }; // a LAN, where 500 ms is slow
+ * const client = new StunClient({ rto });
+ * ```
+ */
 export interface RtoOptions {
   /** RTO before any measurement, ms. RFC 8489 §6.2.1: SHOULD be >= 500; 500 RECOMMENDED. */
   readonly initialRto?: number;
@@ -33,7 +41,17 @@ interface Estimate {
 const K = 4;
 const G = 1;
 
-/** Per-server RTO estimates. */
+/**
+ * Per-server RTO estimates.
+ *
+ * @example
+ * ```ts
+ * const rtos = new RtoCache();
+ * rtos.rto("192.0.2.10", now)        // → 500: no measurement yet
+ * rtos.sample("192.0.2.10", 40, now) // the first RTT: 40 ms
+ * rtos.rto("192.0.2.10", now)        // → 120 = 40 + 4 × 20 (RFC 6298 §2.2)
+ * ```
+ */
 export class RtoCache {
   readonly #initial: number;
   readonly #min: number;

@@ -59,6 +59,11 @@ import { opaqueString } from "./opaque-string";
  * unchanged by it.
  *
  * @typeParam V - what a username maps to
+ * @example
+ * ```ts
+ * const fixed: StunUserLookup<string> = new Map([["alice", "s3cret"]]);
+ * const live: StunUserLookup<string> = (username) => passwords.get(username); // users may come and go
+ * ```
  */
 export type StunUserLookup<V> =
   | ReadonlyMap<string, V>
@@ -70,17 +75,44 @@ export type StunUserLookup<V> =
  * systems ... store a value called H(A1)"), `md5` = MD5(username ":" realm ":" password) and
  * `sha256` its SHA-256 counterpart (§18.5.1). A user with only one of the two keys can
  * authenticate only with that password algorithm.
+ *
+ * @example
+ * ```ts
+ * const users: Record<string, LongTermSecret> = {
+ *   alice: "s3cret",
+ *   bob: { md5: longTermKey("bob", "example.org", "hunter2") }, // stored as MD5(bob:example.org:hunter2)
+ * };
+ * ```
  */
 export type LongTermSecret = string | { readonly md5?: Uint8Array; readonly sha256?: Uint8Array };
 
-/** Short-term credentials on the server (RFC 8489 §9.1): every request carries USERNAME and an HMAC. */
+/**
+ * Short-term credentials on the server (RFC 8489 §9.1): every request carries USERNAME and an HMAC.
+ *
+ * @example
+ * ```ts
+ * const auth: ShortTermServerAuth = { kind: "short-term", users: { "evtj:h6vY": "VOkJxbRl1RmTxUk/WvJxBt" } };
+ * const server = new StunServer({ auth });
+ * ```
+ */
 export interface ShortTermServerAuth {
   readonly kind: "short-term";
   /** Username → password; the key is OpaqueString(password) (§9.1.1). */
   readonly users: StunUserLookup<string>;
 }
 
-/** Long-term credentials on the server (RFC 8489 §9.2): 401 challenges with REALM and NONCE. */
+/**
+ * Long-term credentials on the server (RFC 8489 §9.2): 401 challenges with REALM and NONCE.
+ *
+ * @example
+ * ```ts
+ * const auth: LongTermServerAuth = {
+ *   kind: "long-term", realm: "example.org", users: { alice: "s3cret" },
+ *   passwordAlgorithms: ["SHA-256", "MD5"], nonceLifetimeMs: 3_600_000,
+ * };
+ * const server = new StunServer({ auth });
+ * ```
+ */
 export interface LongTermServerAuth {
   readonly kind: "long-term";
   /** The REALM (§14.9); RFC 8489 §9.2.4 recommends the provider's domain name. */
@@ -116,7 +148,15 @@ export interface LongTermServerAuth {
   readonly nonceSecret?: Uint8Array;
 }
 
-/** The authentication a `StunServer` (or TURN server) demands of requests. */
+/**
+ * The authentication a `StunServer` (or TURN server) demands of requests.
+ *
+ * @example
+ * ```ts
+ * const auth: StunServerAuth = { kind: "long-term", realm: "example.org", users: { alice: "s3cret" } };
+ * new StunServer({ auth });
+ * ```
+ */
 export type StunServerAuth = ShortTermServerAuth | LongTermServerAuth;
 
 /**
@@ -129,10 +169,25 @@ export type StunServerAuth = ShortTermServerAuth | LongTermServerAuth;
  * - `unknown-user`: no such USERNAME or USERHASH (401).
  * - `integrity`: the HMAC does not match (401).
  * - `stale-nonce`: the NONCE expired, was issued to another address or is not ours (438).
+ *
+ * @example
+ * ```ts
+ * const failure: StunAuthFailure = "stale-nonce";
+ * server.stats().authFailures[failure] // → how many 438s were sent for expired nonces
+ * ```
  */
 export type StunAuthFailure = "challenge" | "bad-request" | "bid-down" | "unknown-user" | "integrity" | "stale-nonce";
 
-/** The result of {@link StunServerAuthenticator.check}. */
+/**
+ * The result of {@link StunServerAuthenticator.check}.
+ *
+ * @example
+ * ```ts
+ * const outcome: StunAuthOutcome = authenticator.check(now, msg, received.remote, received.transport);
+ * if (outcome.ok) console.log("user", outcome.user);
+ * else console.log(outcome.code, outcome.failure); // → 401 "challenge" for a first, unsigned request
+ * ```
+ */
 export type StunAuthOutcome =
   | {
       readonly ok: true;
@@ -154,7 +209,15 @@ export type StunAuthOutcome =
       readonly detail: string;
     };
 
-/** Options of {@link StunServerAuthenticator}. */
+/**
+ * Options of {@link StunServerAuthenticator}.
+ *
+ * @example
+ * ```ts
+ * const options: StunServerAuthenticatorOptions = { random: seeded, hmac: createHmacKey };
+ * new StunServerAuthenticator(auth, options);
+ * ```
+ */
 export interface StunServerAuthenticatorOptions {
   /** Random source for nonce salts and the default nonce secret. */
   readonly random?: RandomSource;
@@ -215,6 +278,13 @@ function fail(code: 400 | 401 | 438, failure: StunAuthFailure, detail: string, a
 /**
  * Checks requests against a {@link StunServerAuth}: see the module comment. Holds no
  * per-client state; caches derived keys (bounded).
+ *
+ * @example
+ * ```ts
+ * const auth = new StunServerAuthenticator({ kind: "long-term", realm: "example.org", users: { alice: "s3cret" } });
+ * auth.challenge(now, client, "udp").map((e) => e.codec.name) // → ["REALM", "NONCE"]
+ * auth.check(now, unsignedRequest, client, "udp")              // → { ok: false, code: 401, failure: "challenge", … }
+ * ```
  */
 export class StunServerAuthenticator {
   readonly #auth: StunServerAuth;

@@ -26,7 +26,18 @@ const ChangedAddress = /* @__PURE__ */ plainAddressCodec(0x0005, "CHANGED-ADDRES
 /** Largest PADDING sent: the message must stay under 64 KiB (RFC 5780 §7.6). */
 const MAX_PADDING = 60_000;
 
-/** Options of {@link createBindingHandler}: the subset of `StunServerOptions` it reads. */
+/**
+ * Options of {@link createBindingHandler}: the subset of `StunServerOptions` it reads.
+ *
+ * @example
+ * ```ts
+ * const options: BindingHandlerOptions = {
+ *   primary: { address: "192.0.2.1", port: 3478 },
+ *   alternate: { address: "192.0.2.2", port: 3479 },
+ * };
+ * stunServerSockets(options).length // → 4
+ * ```
+ */
 export interface BindingHandlerOptions {
   /** A1:P1 (RFC 5780 §6.1); required with `alternate`. */
   readonly primary?: StunServerAddress;
@@ -102,6 +113,12 @@ export function stunServerSockets(options: BindingHandlerOptions): TransportAddr
  * @param options - the addresses and the padding length
  * @throws {@link IcekitError} `INVALID_ARGUMENT` as {@link stunServerSockets} does, or for a
  *   padding length outside 0-60000.
+ * @example
+ * ```ts
+ * // A TURN server's method table that answers Binding too:
+ * const methods = new Map([[Method.Binding, createBindingHandler()], [Method.Allocate, allocateHandler]]);
+ * createBindingHandler().request(context) // → { kind: "success", attributes: [XOR-MAPPED-ADDRESS], local, remote }
+ * ```
  */
 export function createBindingHandler(options: BindingHandlerOptions = {}): StunMethodHandler {
   const behavior = behaviorOf(options);

@@ -11,7 +11,15 @@ import type { AttributeEntry } from "./client";
 import type { StunMessage } from "./message";
 import type { StunAuthFailure, StunServerAuth } from "./server-auth";
 
-/** An IP address and port in options, the family read from the address. */
+/**
+ * An IP address and port in options, the family read from the address.
+ *
+ * @example
+ * ```ts
+ * const primary: StunServerAddress = { address: "192.0.2.1", port: 3478 };
+ * new StunServer({ primary, alternate: { address: "192.0.2.2", port: 3479 } });
+ * ```
+ */
 export interface StunServerAddress {
   /** IPv4 or IPv6 text. */
   readonly address: string;
@@ -19,7 +27,20 @@ export interface StunServerAddress {
   readonly port: number;
 }
 
-/** Configuration of a `StunServer`. */
+/**
+ * Configuration of a `StunServer`.
+ *
+ * @example
+ * ```ts
+ * const options: StunServerOptions = {
+ *   primary: { address: "192.0.2.1", port: 3478 },
+ *   alternate: { address: "192.0.2.2", port: 3479 },
+ *   software: "icekit",
+ *   fingerprint: "always",
+ * };
+ * const server = new StunServer(options);
+ * ```
+ */
 export interface StunServerOptions {
   /**
    * The primary address and port (A1:P1 in RFC 5780 §6.1). Needed with `alternate`;
@@ -83,7 +104,17 @@ export interface StunServerOptions {
   readonly methods?: ReadonlyMap<number, StunMethodHandler>;
 }
 
-/** A request or indication as a {@link StunMethodHandler} sees it. Valid only during the call. */
+/**
+ * A request or indication as a {@link StunMethodHandler} sees it. Valid only during the call.
+ *
+ * @example
+ * ```ts
+ * const whoAmI: StunMethodHandler = {
+ *   request: (ctx: StunServerRequestContext) =>
+ *     ({ kind: "success", attributes: [attr(XorMappedAddress, ctx.received.remote)] }),
+ * };
+ * ```
+ */
 export interface StunServerRequestContext {
   /** The time passed to `handleReceive`. */
   readonly now: number;
@@ -109,10 +140,27 @@ export interface StunServerRequestContext {
 /**
  * Sends a postponed response (see {@link StunServerRequestContext.defer}). Calls after the
  * first do nothing. A `"deferred"` reply is treated as `"drop"`.
+ *
+ * @example
+ * ```ts
+ * request(ctx) {
+ *   const reply: StunDeferredReply = ctx.defer!();
+ *   bindRelay().then((relayed) => reply({ kind: "success", attributes: [attr(XorRelayedAddress, relayed)] }));
+ *   return { kind: "deferred" };
+ * }
+ * ```
  */
 export type StunDeferredReply = (reply: StunServerReply) => void;
 
-/** What a {@link StunMethodHandler} answers a request with. */
+/**
+ * What a {@link StunMethodHandler} answers a request with.
+ *
+ * @example
+ * ```ts
+ * const mismatch: StunServerReply = { kind: "error", code: 437 }; // reason: "Allocation Mismatch"
+ * const ok: StunServerReply = { kind: "success", attributes: [attr(Lifetime, 600)] };
+ * ```
+ */
 export type StunServerReply =
   | {
       readonly kind: "success";
@@ -141,6 +189,15 @@ export type StunServerReply =
  * One STUN method's processing, for {@link StunServerOptions.methods}. The server does the
  * basic checks, redirection, authentication and the 420 check before calling it, and adds
  * SOFTWARE, MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT to what it returns.
+ *
+ * @example
+ * ```ts
+ * const refresh: StunMethodHandler = {
+ *   request: ({ message }) =>
+ *     message.get(Lifetime) === 0 ? { kind: "success", attributes: [attr(Lifetime, 0)] } : { kind: "error", code: 437 },
+ * };
+ * const server = new StunServer({ methods: new Map([[Method.Refresh, refresh]]) });
+ * ```
  */
 export interface StunMethodHandler {
   /** Whether requests of this method must pass the server's `auth` (default true). */
@@ -160,7 +217,17 @@ export interface StunMethodHandler {
   indication?(context: StunServerRequestContext): void;
 }
 
-/** What a `StunServer` reports. Cheap: one small object per answered request. */
+/**
+ * What a `StunServer` reports. Cheap: one small object per answered request.
+ *
+ * @example
+ * ```ts
+ * for (let e: StunServerEvent | undefined; (e = server.pollEvent()); ) {
+ *   if (e.type === "error-response") console.log(e.code, e.detail);
+ *   else console.log("binding from", formatTransportAddress(e.remote));
+ * }
+ * ```
+ */
 export type StunServerEvent =
   | {
       /** A Binding request was answered with a success response. */
@@ -205,6 +272,12 @@ export type StunServerEvent =
  * - `indication-auth`: an indication that failed short-term authentication (§9.1.3).
  * - `handler-drop`: a method handler chose to send nothing.
  * - `internal-error`: no response could be built, not even a 500.
+ *
+ * @example
+ * ```ts
+ * const reason: StunServerDropReason = "bad-fingerprint";
+ * server.stats().dropped[reason] // → datagrams dropped for a wrong FINGERPRINT
+ * ```
  */
 export type StunServerDropReason =
   | "not-stun"
@@ -217,7 +290,15 @@ export type StunServerDropReason =
   | "handler-drop"
   | "internal-error";
 
-/** Counters since construction, from `StunServer.stats()`. */
+/**
+ * Counters since construction, from `StunServer.stats()`.
+ *
+ * @example
+ * ```ts
+ * const stats: StunServerStats = server.stats();
+ * stats.errorResponses[401] ?? 0 // → how many 401s were sent
+ * ```
+ */
 export interface StunServerStats {
   /** Datagrams handed to `handleReceive`. */
   received: number;

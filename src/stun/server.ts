@@ -108,6 +108,14 @@ function hasCookie(b: Uint8Array): boolean {
  * (responses out), {@link StunServer.pollEvent} (what happened), {@link StunServer.stats}.
  * {@link StunServer.handleTimeout} and {@link StunServer.pollTimeout} exist for the
  * {@link Engine} contract; the server has no timers.
+ *
+ * @example
+ * ```ts
+ * const server = new StunServer({ software: "icekit" });
+ * server.handleReceive(now, { local, remote: transportAddress("198.51.100.7", 50000), transport: "udp", data: request });
+ * server.pollTransmit() // → { local, remote: 198.51.100.7:50000, transport: "udp", data: the success response }
+ * server.pollEvent()    // → { type: "binding", remote: 198.51.100.7:50000, … }
+ * ```
  */
 export class StunServer implements Engine<StunServerEvent> {
   readonly #software: string | undefined;

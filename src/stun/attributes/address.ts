@@ -13,12 +13,34 @@ import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
 import { attributeError, valueError, checkInteger, checkObject, readU16, writeU16 } from "../attribute";
 
-/** RFC 8489 §14.1: family 0x01 is IPv4, 0x02 is IPv6. */
+/**
+ * RFC 8489 §14.1: family 0x01 is IPv4, 0x02 is IPv6.
+ *
+ * @example
+ * ```ts
+ * msg.raw[valueOffset + 1] === FAMILY_IPV4 // the family byte of an address attribute: 0x01
+ * ```
+ */
 export const FAMILY_IPV4 = 0x01;
-/** RFC 8489 §14.1: family 0x02 is IPv6. */
+/**
+ * RFC 8489 §14.1: family 0x02 is IPv6.
+ *
+ * @example
+ * ```ts
+ * familyCode("IPv6") === FAMILY_IPV6 // → true (0x02)
+ * ```
+ */
 export const FAMILY_IPV6 = 0x02;
 
-/** Wire family number of an {@link AddressFamily}. */
+/**
+ * Wire family number of an {@link AddressFamily}.
+ *
+ * @example
+ * ```ts
+ * familyCode("IPv4") // → 0x01
+ * familyCode("IPv6") // → 0x02
+ * ```
+ */
 export function familyCode(family: AddressFamily): number {
   return family === "IPv4" ? FAMILY_IPV4 : FAMILY_IPV6;
 }
@@ -78,6 +100,11 @@ function encodeAddress(a: TransportAddress, out: Uint8Array, offset: number, xor
  *
  * @param type - attribute type number
  * @param name - IANA name
+ * @example
+ * ```ts
+ * const SourceAddress = plainAddressCodec(0x0004, "SOURCE-ADDRESS"); // RFC 3489 §11.2.3
+ * classicResponse.get(SourceAddress) // → { family: "IPv4", address: "192.0.2.1", port: 3478 }
+ * ```
  */
 export function plainAddressCodec(type: number, name: string): AttributeCodec<TransportAddress> {
   return {
@@ -96,6 +123,12 @@ export function plainAddressCodec(type: number, name: string): AttributeCodec<Tr
  *
  * @param type - attribute type number
  * @param name - IANA name
+ * @example
+ * ```ts
+ * // The type pre-RFC 5389 servers used for XOR-MAPPED-ADDRESS:
+ * const XorMappedAddressOld = xorAddressCodec(0x8020, "XOR-MAPPED-ADDRESS-OLD");
+ * response.get(XorMappedAddress) ?? response.get(XorMappedAddressOld)
+ * ```
  */
 export function xorAddressCodec(type: number, name: string): AttributeCodec<TransportAddress> {
   return {
@@ -107,22 +140,87 @@ export function xorAddressCodec(type: number, name: string): AttributeCodec<Tran
   };
 }
 
-/** MAPPED-ADDRESS (RFC 8489 §14.1): the reflexive address in the clear, for RFC 3489 clients. */
+/**
+ * MAPPED-ADDRESS (RFC 8489 §14.1): the reflexive address in the clear, for RFC 3489 clients.
+ *
+ * @example
+ * ```ts
+ * classicResponse.get(MappedAddress) // → { family: "IPv4", address: "192.0.2.1", port: 32853 }
+ * builder.add(MappedAddress, received.remote); // what a server answers an RFC 3489 client
+ * ```
+ */
 export const MappedAddress = /* @__PURE__ */ plainAddressCodec(AttributeType.MappedAddress, "MAPPED-ADDRESS");
-/** XOR-MAPPED-ADDRESS (RFC 8489 §14.2): the client's reflexive transport address. */
+/**
+ * XOR-MAPPED-ADDRESS (RFC 8489 §14.2): the client's reflexive transport address.
+ *
+ * @example
+ * ```ts
+ * response.get(XorMappedAddress) // → { family: "IPv4", address: "192.0.2.1", port: 32853 } (RFC 5769 §2.2)
+ * builder.add(XorMappedAddress, received.remote);
+ * ```
+ */
 export const XorMappedAddress = /* @__PURE__ */ xorAddressCodec(AttributeType.XorMappedAddress, "XOR-MAPPED-ADDRESS");
-/** XOR-PEER-ADDRESS (RFC 8656 §18.3): a peer's address as the TURN server sees it. */
+/**
+ * XOR-PEER-ADDRESS (RFC 8656 §18.3): a peer's address as the TURN server sees it.
+ *
+ * @example
+ * ```ts
+ * builder.begin(Method.CreatePermission, MessageClass.Request, newTransactionId())
+ *   .add(XorPeerAddress, transportAddress("198.51.100.7", 0));
+ * request.getAll(XorPeerAddress) // → every peer the request names
+ * ```
+ */
 export const XorPeerAddress = /* @__PURE__ */ xorAddressCodec(AttributeType.XorPeerAddress, "XOR-PEER-ADDRESS");
-/** XOR-RELAYED-ADDRESS (RFC 8656 §18.5): the relayed transport address the server allocated. */
+/**
+ * XOR-RELAYED-ADDRESS (RFC 8656 §18.5): the relayed transport address the server allocated.
+ *
+ * @example
+ * ```ts
+ * allocateResponse.get(XorRelayedAddress) // → { family: "IPv4", address: "203.0.113.5", port: 49152 }
+ * ```
+ */
 export const XorRelayedAddress = /* @__PURE__ */ xorAddressCodec(AttributeType.XorRelayedAddress, "XOR-RELAYED-ADDRESS");
-/** ALTERNATE-SERVER (RFC 8489 §14.15): where a 300 Try Alternate sends the client; MAPPED-ADDRESS format. */
+/**
+ * ALTERNATE-SERVER (RFC 8489 §14.15): where a 300 Try Alternate sends the client; MAPPED-ADDRESS format.
+ *
+ * @example
+ * ```ts
+ * if (errorResponse.get(ErrorCode)?.code === 300) {
+ *   errorResponse.get(AlternateServer) // → { family: "IPv4", address: "192.0.2.20", port: 3478 }: retry there
+ * }
+ * ```
+ */
 export const AlternateServer = /* @__PURE__ */ plainAddressCodec(AttributeType.AlternateServer, "ALTERNATE-SERVER");
-/** RESPONSE-ORIGIN (RFC 5780 §7.3): the address the response was sent from. */
+/**
+ * RESPONSE-ORIGIN (RFC 5780 §7.3): the address the response was sent from.
+ *
+ * @example
+ * ```ts
+ * // After CHANGE-REQUEST { changeIp: true, changePort: true } to 192.0.2.1:3478:
+ * response.get(ResponseOrigin) // → { family: "IPv4", address: "192.0.2.2", port: 3479 }
+ * ```
+ */
 export const ResponseOrigin = /* @__PURE__ */ plainAddressCodec(AttributeType.ResponseOrigin, "RESPONSE-ORIGIN");
-/** OTHER-ADDRESS (RFC 5780 §7.4): the server's alternate address and port for behaviour tests. */
+/**
+ * OTHER-ADDRESS (RFC 5780 §7.4): the server's alternate address and port for behaviour tests.
+ *
+ * @example
+ * ```ts
+ * response.get(OtherAddress) // → { family: "IPv4", address: "192.0.2.2", port: 3479 }: A2:P2
+ * // undefined: the server does not support RFC 5780 behaviour discovery
+ * ```
+ */
 export const OtherAddress = /* @__PURE__ */ plainAddressCodec(AttributeType.OtherAddress, "OTHER-ADDRESS");
 
-/** Decodes a 1-byte family number (REQUESTED-ADDRESS-FAMILY and friends). */
+/**
+ * Decodes a 1-byte family number (REQUESTED-ADDRESS-FAMILY and friends).
+ *
+ * @example
+ * ```ts
+ * familyFromCode("REQUESTED-ADDRESS-FAMILY", 0x02, offset) // → "IPv6"
+ * familyFromCode("REQUESTED-ADDRESS-FAMILY", 0x03, offset) // throws StunDecodeError BAD_FAMILY
+ * ```
+ */
 export function familyFromCode(name: string, code: number, offset: number): AddressFamily {
   if (code === FAMILY_IPV4) return "IPv4";
   if (code === FAMILY_IPV6) return "IPv6";

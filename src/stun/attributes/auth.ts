@@ -2,8 +2,9 @@
  * Authentication attributes: MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, FINGERPRINT, USERHASH,
  * PASSWORD-ALGORITHMS and PASSWORD-ALGORITHM.
  *
- * These codecs only read and write the values. Computing and checking the HMACs and the CRC is
- * the job of `integrity.ts` and `fingerprint.ts`, because those cover the message around them.
+ * These codecs only read and write the values. Computing the HMACs and the CRC is the job of
+ * `StunMessageBuilder` (`builder.ts`) and checking them that of `integrity.ts`, because both
+ * cover the message around the attribute.
  *
  * @module
  */
@@ -29,12 +30,26 @@ function fixedBytesCodec(type: number, name: string, size: number): AttributeCod
   };
 }
 
-/** MESSAGE-INTEGRITY (RFC 8489 §14.5): the 20-byte HMAC-SHA1; a view into the message. */
+/**
+ * MESSAGE-INTEGRITY (RFC 8489 §14.5): the 20-byte HMAC-SHA1; a view into the message.
+ *
+ * @example
+ * ```ts
+ * toHex(request.get(MessageIntegrity)!) // → "9aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2" (RFC 5769 §2.1)
+ * checkMessageIntegrity(request, cred.sha1) // checking it; builder.addMessageIntegrity adds it
+ * ```
+ */
 export const MessageIntegrity = /* @__PURE__ */ fixedBytesCodec(AttributeType.MessageIntegrity, "MESSAGE-INTEGRITY", 20);
 
 /**
  * MESSAGE-INTEGRITY-SHA256 (RFC 8489 §14.6): an HMAC-SHA256, possibly truncated to 16-32 bytes in
  * steps of 4; a view into the message.
+ *
+ * @example
+ * ```ts
+ * msg.get(MessageIntegritySha256)?.length // → 32, or 16-28 when truncated
+ * builder.addMessageIntegritySha256(cred.sha256); // the builder computes and adds it
+ * ```
  */
 export const MessageIntegritySha256: AttributeCodec<Uint8Array> = {
   type: AttributeType.MessageIntegritySha256,
@@ -56,7 +71,15 @@ export const MessageIntegritySha256: AttributeCodec<Uint8Array> = {
   },
 };
 
-/** FINGERPRINT (RFC 8489 §14.7): CRC-32 of the message before it, XOR 0x5354554e. */
+/**
+ * FINGERPRINT (RFC 8489 §14.7): CRC-32 of the message before it, XOR 0x5354554e.
+ *
+ * @example
+ * ```ts
+ * request.get(Fingerprint) // → 0xe57a3bcf (RFC 5769 §2.1)
+ * checkFingerprint(request) // → "valid"; builder.addFingerprint() adds one
+ * ```
+ */
 export const Fingerprint: AttributeCodec<number> = {
   type: AttributeType.Fingerprint,
   name: "FINGERPRINT",
@@ -73,10 +96,25 @@ export const Fingerprint: AttributeCodec<number> = {
   },
 };
 
-/** USERHASH (RFC 8489 §14.4): SHA-256 of the username and realm, 32 bytes; a view into the message. */
+/**
+ * USERHASH (RFC 8489 §14.4): SHA-256 of the username and realm, 32 bytes; a view into the message.
+ *
+ * @example
+ * ```ts
+ * builder.add(Userhash, userHash("\u30DE\u30C8\u30EA\u30C3\u30AF\u30B9", "example.org")); // instead of USERNAME
+ * ```
+ */
 export const Userhash = /* @__PURE__ */ fixedBytesCodec(AttributeType.Userhash, "USERHASH", 32);
 
-/** One entry of PASSWORD-ALGORITHMS, or the value of PASSWORD-ALGORITHM (RFC 8489 §14.11-14.12). */
+/**
+ * One entry of PASSWORD-ALGORITHMS, or the value of PASSWORD-ALGORITHM (RFC 8489 §14.11-14.12).
+ *
+ * @example
+ * ```ts
+ * const sha256: PasswordAlgorithmEntry = { algorithm: PasswordAlgorithm.SHA256, parameters: new Uint8Array(0) };
+ * passwordAlgorithmName(sha256.algorithm) // → "SHA-256"
+ * ```
+ */
 export interface PasswordAlgorithmEntry {
   /** Registry number: 0x0001 MD5, 0x0002 SHA-256 (RFC 8489 §18.5). */
   readonly algorithm: number;
@@ -113,7 +151,16 @@ function encodeAlgorithm(e: PasswordAlgorithmEntry, out: Uint8Array, offset: num
   return end + pad;
 }
 
-/** PASSWORD-ALGORITHMS (RFC 8489 §14.11): the algorithms the server offers, in its order of preference. */
+/**
+ * PASSWORD-ALGORITHMS (RFC 8489 §14.11): the algorithms the server offers, in its order of preference.
+ *
+ * @example
+ * ```ts
+ * const none = new Uint8Array(0);
+ * builder.add(PasswordAlgorithms, [{ algorithm: PasswordAlgorithm.SHA256, parameters: none }, { algorithm: PasswordAlgorithm.MD5, parameters: none }]);
+ * challenge.get(PasswordAlgorithms)?.map((e) => passwordAlgorithmName(e.algorithm)) // → ["SHA-256", "MD5"]
+ * ```
+ */
 export const PasswordAlgorithms: AttributeCodec<readonly PasswordAlgorithmEntry[]> = {
   type: AttributeType.PasswordAlgorithms,
   name: "PASSWORD-ALGORITHMS",
@@ -141,7 +188,15 @@ export const PasswordAlgorithms: AttributeCodec<readonly PasswordAlgorithmEntry[
   },
 };
 
-/** PASSWORD-ALGORITHM (RFC 8489 §14.12): the algorithm the client chose from PASSWORD-ALGORITHMS. */
+/**
+ * PASSWORD-ALGORITHM (RFC 8489 §14.12): the algorithm the client chose from PASSWORD-ALGORITHMS.
+ *
+ * @example
+ * ```ts
+ * builder.add(PasswordAlgorithmAttr, { algorithm: PasswordAlgorithm.SHA256, parameters: new Uint8Array(0) });
+ * request.get(PasswordAlgorithmAttr)?.algorithm // → 2
+ * ```
+ */
 export const PasswordAlgorithmAttr: AttributeCodec<PasswordAlgorithmEntry> = {
   type: AttributeType.PasswordAlgorithm,
   name: "PASSWORD-ALGORITHM",

@@ -10,7 +10,15 @@ import type { AttributeCodec } from "../attribute";
 import { attributeError, checkInteger, checkObject, checkText, codePointCount, readU16, readUtf8, utf8Length, valueError, writeU16, writeUtf8 } from "../attribute";
 import { familyCode, familyFromCode } from "./address";
 
-/** An error code and its reason phrase. */
+/**
+ * An error code and its reason phrase.
+ *
+ * @example
+ * ```ts
+ * const staleNonce: ErrorCodeValue = { code: 438, reason: ERROR_REASONS.get(438)! }; // "Stale Nonce"
+ * builder.add(ErrorCode, staleNonce);
+ * ```
+ */
 export interface ErrorCodeValue {
   /** 300-699: class × 100 + number. */
   readonly code: number;
@@ -34,7 +42,15 @@ function checkReason(name: string, reason: string): number {
   return n;
 }
 
-/** ERROR-CODE (RFC 8489 §14.8): code 300-699 and a UTF-8 reason phrase. */
+/**
+ * ERROR-CODE (RFC 8489 §14.8): code 300-699 and a UTF-8 reason phrase.
+ *
+ * @example
+ * ```ts
+ * builder.add(ErrorCode, { code: 401, reason: "Unauthenticated" });
+ * response.get(ErrorCode) // → { code: 401, reason: "Unauthenticated" }
+ * ```
+ */
 export const ErrorCode: AttributeCodec<ErrorCodeValue> = {
   type: AttributeType.ErrorCode,
   name: "ERROR-CODE",
@@ -60,6 +76,12 @@ export const ErrorCode: AttributeCodec<ErrorCodeValue> = {
 /**
  * UNKNOWN-ATTRIBUTES (RFC 8489 §14.13): the comprehension-required attribute types a 420 response
  * says it did not understand.
+ *
+ * @example
+ * ```ts
+ * builder.add(UnknownAttributes, request.unknownComprehensionRequired()); // in a 420 response
+ * response.get(UnknownAttributes) // → e.g. [0x0030]
+ * ```
  */
 export const UnknownAttributes: AttributeCodec<readonly number[]> = {
   type: AttributeType.UnknownAttributes,
@@ -83,12 +105,28 @@ export const UnknownAttributes: AttributeCodec<readonly number[]> = {
   },
 };
 
-/** The value of ADDRESS-ERROR-CODE: which family could not be allocated, and why. */
+/**
+ * The value of ADDRESS-ERROR-CODE: which family could not be allocated, and why.
+ *
+ * @example
+ * ```ts
+ * const v: AddressErrorCodeValue = { family: "IPv6", code: 440, reason: "Address Family not Supported" };
+ * builder.add(AddressErrorCode, v);
+ * ```
+ */
 export interface AddressErrorCodeValue extends ErrorCodeValue {
   readonly family: AddressFamily;
 }
 
-/** ADDRESS-ERROR-CODE (RFC 8656 §18.12): 440 or 508 for one requested address family. */
+/**
+ * ADDRESS-ERROR-CODE (RFC 8656 §18.12): 440 or 508 for one requested address family.
+ *
+ * @example
+ * ```ts
+ * allocateResponse.get(AddressErrorCode)
+ * // → { family: "IPv6", code: 440, reason: "Address Family not Supported" }: only the IPv4 relay was allocated
+ * ```
+ */
 export const AddressErrorCode: AttributeCodec<AddressErrorCodeValue> = {
   type: AttributeType.AddressErrorCode,
   name: "ADDRESS-ERROR-CODE",

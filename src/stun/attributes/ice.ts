@@ -8,7 +8,15 @@ import { AttributeType } from "../constants";
 import type { AttributeCodec } from "../attribute";
 import { checkInteger, expectLength, readU32, valueError, writeU32 } from "../attribute";
 
-/** PRIORITY (RFC 8445 §7.1.1): the priority a peer-reflexive candidate learned from this check gets. */
+/**
+ * PRIORITY (RFC 8445 §7.1.1): the priority a peer-reflexive candidate learned from this check gets.
+ *
+ * @example
+ * ```ts
+ * builder.add(Priority, 0x6e0001ff);
+ * request.get(Priority) // → 0x6e0001ff (RFC 5769 §2.1)
+ * ```
+ */
 export const Priority: AttributeCodec<number> = {
   type: AttributeType.Priority,
   name: "PRIORITY",
@@ -30,6 +38,12 @@ export const Priority: AttributeCodec<number> = {
  *
  * @param type - attribute type number
  * @param name - IANA name
+ * @example
+ * ```ts
+ * const DontFragment = flagCodec(AttributeType.DontFragment, "DONT-FRAGMENT"); // how it is made
+ * builder.add(DontFragment, true);
+ * msg.get(DontFragment) // → true, or undefined when absent
+ * ```
  */
 export function flagCodec(type: number, name: string): AttributeCodec<true> {
   return {
@@ -47,7 +61,15 @@ export function flagCodec(type: number, name: string): AttributeCodec<true> {
   };
 }
 
-/** USE-CANDIDATE (RFC 8445 §7.1.2): the controlling agent nominates this pair. */
+/**
+ * USE-CANDIDATE (RFC 8445 §7.1.2): the controlling agent nominates this pair.
+ *
+ * @example
+ * ```ts
+ * builder.add(UseCandidate, true); // the controlling agent nominates this pair
+ * request.get(UseCandidate)       // → true, or undefined when absent
+ * ```
+ */
 export const UseCandidate = /* @__PURE__ */ flagCodec(AttributeType.UseCandidate, "USE-CANDIDATE");
 
 function tiebreakerCodec(type: number, name: string): AttributeCodec<bigint> {
@@ -69,7 +91,22 @@ function tiebreakerCodec(type: number, name: string): AttributeCodec<bigint> {
   };
 }
 
-/** ICE-CONTROLLED (RFC 8445 §7.1.3): the sender thinks it is controlled; value is its 64-bit tiebreaker. */
+/**
+ * ICE-CONTROLLED (RFC 8445 §7.1.3): the sender thinks it is controlled; value is its 64-bit tiebreaker.
+ *
+ * @example
+ * ```ts
+ * request.get(IceControlled) // → 0x932ff9b151263b36n (RFC 5769 §2.1)
+ * ```
+ */
 export const IceControlled = /* @__PURE__ */ tiebreakerCodec(AttributeType.IceControlled, "ICE-CONTROLLED");
-/** ICE-CONTROLLING (RFC 8445 §7.1.3): the sender thinks it is controlling; value is its 64-bit tiebreaker. */
+/**
+ * ICE-CONTROLLING (RFC 8445 §7.1.3): the sender thinks it is controlling; value is its 64-bit tiebreaker.
+ *
+ * @example
+ * ```ts
+ * builder.add(IceControlling, 0x932ff9b151263b36n); // the agent's 64-bit tiebreaker
+ * request.get(IceControlling) // → 0x932ff9b151263b36n
+ * ```
+ */
 export const IceControlling = /* @__PURE__ */ tiebreakerCodec(AttributeType.IceControlling, "ICE-CONTROLLING");

@@ -10,7 +10,15 @@ import type { AttributeCodec } from "../attribute";
 import { checkInteger, expectLength, readU16, valueError, writeU16 } from "../attribute";
 import { u32Codec } from "./turn";
 
-/** The value of CHANGE-REQUEST. */
+/**
+ * The value of CHANGE-REQUEST.
+ *
+ * @example
+ * ```ts
+ * const both: ChangeRequestValue = { changeIp: true, changePort: true }; // RFC 5780 §4.4 test II
+ * builder.add(ChangeRequest, both);
+ * ```
+ */
 export interface ChangeRequestValue {
   /** Flag A: answer from the other IP address. */
   readonly changeIp: boolean;
@@ -18,7 +26,15 @@ export interface ChangeRequestValue {
   readonly changePort: boolean;
 }
 
-/** CHANGE-REQUEST (RFC 5780 §7.2): 32 bits of which A (0x4) and B (0x2) are used. */
+/**
+ * CHANGE-REQUEST (RFC 5780 §7.2): 32 bits of which A (0x4) and B (0x2) are used.
+ *
+ * @example
+ * ```ts
+ * builder.add(ChangeRequest, { changeIp: false, changePort: true }); // RFC 5780 §4.4 test III
+ * request.get(ChangeRequest) // → { changeIp: false, changePort: true }
+ * ```
+ */
 export const ChangeRequest: AttributeCodec<ChangeRequestValue> = {
   type: AttributeType.ChangeRequest,
   name: "CHANGE-REQUEST",
@@ -41,7 +57,15 @@ export const ChangeRequest: AttributeCodec<ChangeRequestValue> = {
   },
 };
 
-/** RESPONSE-PORT (RFC 5780 §7.5): send the response to this port; 16 bits and 2 bytes of padding. */
+/**
+ * RESPONSE-PORT (RFC 5780 §7.5): send the response to this port; 16 bits and 2 bytes of padding.
+ *
+ * @example
+ * ```ts
+ * builder.add(ResponsePort, 40000); // answer to port 40000 of the request's source address
+ * request.get(ResponsePort) // → 40000
+ * ```
+ */
 export const ResponsePort: AttributeCodec<number> = {
   type: AttributeType.ResponsePort,
   name: "RESPONSE-PORT",
@@ -63,6 +87,12 @@ export const ResponsePort: AttributeCodec<number> = {
 /**
  * PADDING (RFC 5780 §7.6): free-form bytes that make the datagram large enough to fragment. The
  * value is a view into the message; build one with `new Uint8Array(n)`.
+ *
+ * @example
+ * ```ts
+ * builder.add(Padding, new Uint8Array(1400)); // large enough that the datagram fragments
+ * response.get(Padding)?.length // → 1500 from an icekit server (its MTU guess)
+ * ```
  */
 export const Padding: AttributeCodec<Uint8Array> = {
   type: AttributeType.Padding,
@@ -80,5 +110,10 @@ export const Padding: AttributeCodec<Uint8Array> = {
 /**
  * CACHE-TIMEOUT (RFC 5780 §9.1 registers it; the final RFC does not define its format). icekit
  * reads it as 32-bit seconds, as the drafts that defined it did.
+ *
+ * @example
+ * ```ts
+ * response.get(CacheTimeout) // → e.g. 120 (seconds), when the server sends one
+ * ```
  */
 export const CacheTimeout = /* @__PURE__ */ u32Codec(AttributeType.CacheTimeout, "CACHE-TIMEOUT");

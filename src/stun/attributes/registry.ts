@@ -26,7 +26,15 @@ import {
   ReservationToken,
 } from "./turn";
 
-/** Every attribute codec icekit implements, in type-number order. */
+/**
+ * Every attribute codec icekit implements, in type-number order.
+ *
+ * @example
+ * ```ts
+ * KNOWN_ATTRIBUTES.length // → 40
+ * KNOWN_ATTRIBUTES.map((c) => c.name) // → ["MAPPED-ADDRESS", "CHANGE-REQUEST", "USERNAME", …]
+ * ```
+ */
 export const KNOWN_ATTRIBUTES: readonly AttributeCodec<unknown>[] = [
   MappedAddress,
   ChangeRequest,
@@ -72,19 +80,43 @@ export const KNOWN_ATTRIBUTES: readonly AttributeCodec<unknown>[] = [
 
 let byType: Map<number, AttributeCodec<unknown>> | undefined;
 
-/** The codec for attribute `type`, or undefined when icekit does not know the type. */
+/**
+ * The codec for attribute `type`, or undefined when icekit does not know the type.
+ *
+ * @example
+ * ```ts
+ * codecForType(0x0020)?.name // → "XOR-MAPPED-ADDRESS"
+ * codecForType(0x8030)       // → undefined
+ * ```
+ */
 export function codecForType(type: number): AttributeCodec<unknown> | undefined {
   // Built on first use so that importing the module has no side effects.
   if (byType === undefined) byType = new Map(KNOWN_ATTRIBUTES.map((c) => [c.type, c]));
   return byType.get(type);
 }
 
-/** IANA name of attribute `type`, or its hex form (`"0x8030"`) when unknown. */
+/**
+ * IANA name of attribute `type`, or its hex form (`"0x8030"`) when unknown.
+ *
+ * @example
+ * ```ts
+ * attributeName(0x8022) // → "SOFTWARE"
+ * attributeName(0x8030) // → "0x8030"
+ * ```
+ */
 export function attributeName(type: number): string {
   return codecForType(type)?.name ?? `0x${type.toString(16).padStart(4, "0")}`;
 }
 
-/** The type number of an IANA attribute name, or undefined. */
+/**
+ * The type number of an IANA attribute name, or undefined.
+ *
+ * @example
+ * ```ts
+ * attributeTypeFromName("XOR-MAPPED-ADDRESS") // → 0x0020
+ * attributeTypeFromName("ORIGIN")             // → undefined
+ * ```
+ */
 export function attributeTypeFromName(name: string): number | undefined {
   for (const c of KNOWN_ATTRIBUTES) if (c.name === name) return c.type;
   return undefined;
@@ -95,6 +127,11 @@ export function attributeTypeFromName(name: string): number | undefined {
  * attributes icekit does not know survive a decode/encode round trip byte for byte.
  *
  * @param type - attribute type number
+ * @example
+ * ```ts
+ * builder.add(rawCodec(0x8030), Uint8Array.of(1, 2, 3, 4));
+ * msg.get(rawCodec(0x8030)) // → the 4 value bytes, a view into the message
+ * ```
  */
 export function rawCodec(type: number): AttributeCodec<Uint8Array> {
   const name = attributeName(type);

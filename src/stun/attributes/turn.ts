@@ -18,6 +18,11 @@ import { flagCodec } from "./ice";
  *
  * @param type - attribute type number
  * @param name - IANA name
+ * @example
+ * ```ts
+ * const Lifetime = u32Codec(AttributeType.Lifetime, "LIFETIME"); // how LIFETIME is made
+ * builder.add(Lifetime, 600);
+ * ```
  */
 export function u32Codec(type: number, name: string): AttributeCodec<number> {
   return {
@@ -41,6 +46,12 @@ export function u32Codec(type: number, name: string): AttributeCodec<number> {
  * CHANNEL-NUMBER (RFC 8656 §18.1): a 16-bit channel number and 16 reserved bits. The decoder
  * returns any 16-bit value; whether it is in 0x4000-0x4FFF is the TURN server's check (it answers
  * 400), not a format error.
+ *
+ * @example
+ * ```ts
+ * builder.add(ChannelNumber, 0x4000); // in a ChannelBind request
+ * request.get(ChannelNumber) // → 0x4000
+ * ```
  */
 export const ChannelNumber: AttributeCodec<number> = {
   type: AttributeType.ChannelNumber,
@@ -60,10 +71,27 @@ export const ChannelNumber: AttributeCodec<number> = {
   },
 };
 
-/** LIFETIME (RFC 8656 §18.2): seconds until the allocation expires without a refresh. */
+/**
+ * LIFETIME (RFC 8656 §18.2): seconds until the allocation expires without a refresh.
+ *
+ * @example
+ * ```ts
+ * allocateResponse.get(Lifetime) // → 600 (seconds)
+ * builder.add(Lifetime, 0); // in a Refresh: delete the allocation
+ * ```
+ */
 export const Lifetime = /* @__PURE__ */ u32Codec(AttributeType.Lifetime, "LIFETIME");
 
-/** DATA (RFC 8656 §18.4): application data of a Send or Data indication; a view into the message. */
+/**
+ * DATA (RFC 8656 §18.4): application data of a Send or Data indication; a view into the message.
+ *
+ * @example
+ * ```ts
+ * builder.begin(Method.Send, MessageClass.Indication, newTransactionId())
+ *   .add(XorPeerAddress, peer).add(Data, payload);
+ * dataIndication.get(Data) // → the peer's datagram, a view into the indication
+ * ```
+ */
 export const Data: AttributeCodec<Uint8Array> = {
   type: AttributeType.Data,
   name: "DATA",
@@ -98,18 +126,48 @@ function familyAttrCodec(type: number, name: string): AttributeCodec<AddressFami
   };
 }
 
-/** REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.6): the family of relayed address the client asks for. */
+/**
+ * REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.6): the family of relayed address the client asks for.
+ *
+ * @example
+ * ```ts
+ * builder.add(RequestedAddressFamily, "IPv6"); // an IPv6 relayed address instead of IPv4
+ * ```
+ */
 export const RequestedAddressFamily = /* @__PURE__ */ familyAttrCodec(AttributeType.RequestedAddressFamily, "REQUESTED-ADDRESS-FAMILY");
-/** ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.11): ask for an IPv6 relayed address besides the IPv4 one. */
+/**
+ * ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.11): ask for an IPv6 relayed address besides the IPv4 one.
+ *
+ * @example
+ * ```ts
+ * builder.add(AdditionalAddressFamily, "IPv6"); // an IPv6 relayed address besides the IPv4 one
+ * ```
+ */
 export const AdditionalAddressFamily = /* @__PURE__ */ familyAttrCodec(AttributeType.AdditionalAddressFamily, "ADDITIONAL-ADDRESS-FAMILY");
 
-/** The value of EVEN-PORT. */
+/**
+ * The value of EVEN-PORT.
+ *
+ * @example
+ * ```ts
+ * const v: EvenPortValue = { reserve: true }; // an even port, and keep port + 1 for RTCP
+ * builder.add(EvenPort, v);
+ * ```
+ */
 export interface EvenPortValue {
   /** R bit: reserve the next-higher port too. */
   readonly reserve: boolean;
 }
 
-/** EVEN-PORT (RFC 8656 §18.7): ask for an even relayed port, optionally reserving the next one. */
+/**
+ * EVEN-PORT (RFC 8656 §18.7): ask for an even relayed port, optionally reserving the next one.
+ *
+ * @example
+ * ```ts
+ * builder.add(EvenPort, { reserve: true });
+ * allocateResponse.get(ReservationToken) // → the token for port + 1
+ * ```
+ */
 export const EvenPort: AttributeCodec<EvenPortValue> = {
   type: AttributeType.EvenPort,
   name: "EVEN-PORT",
@@ -126,12 +184,25 @@ export const EvenPort: AttributeCodec<EvenPortValue> = {
   },
 };
 
-/** IP protocol numbers REQUESTED-TRANSPORT carries. */
+/**
+ * IP protocol numbers REQUESTED-TRANSPORT carries.
+ *
+ * @example
+ * ```ts
+ * builder.add(RequestedTransport, IpProtocol.UDP); // 17
+ * ```
+ */
 export const IpProtocol = { UDP: 17, TCP: 6 } as const;
 
 /**
  * REQUESTED-TRANSPORT (RFC 8656 §18.8, RFC 6062 §6.1): IP protocol number of the relayed
  * transport, 17 for UDP, 6 for TCP allocations.
+ *
+ * @example
+ * ```ts
+ * builder.add(RequestedTransport, IpProtocol.TCP); // an RFC 6062 TCP allocation
+ * request.get(RequestedTransport) // → 6
+ * ```
  */
 export const RequestedTransport: AttributeCodec<number> = {
   type: AttributeType.RequestedTransport,
@@ -152,10 +223,25 @@ export const RequestedTransport: AttributeCodec<number> = {
   },
 };
 
-/** DONT-FRAGMENT (RFC 8656 §18.9): set DF when relaying; an empty flag. */
+/**
+ * DONT-FRAGMENT (RFC 8656 §18.9): set DF when relaying; an empty flag.
+ *
+ * @example
+ * ```ts
+ * builder.add(DontFragment, true); // relay with DF set
+ * ```
+ */
 export const DontFragment = /* @__PURE__ */ flagCodec(AttributeType.DontFragment, "DONT-FRAGMENT");
 
-/** RESERVATION-TOKEN (RFC 8656 §18.10): an 8-byte token naming a reserved relayed address; a view. */
+/**
+ * RESERVATION-TOKEN (RFC 8656 §18.10): an 8-byte token naming a reserved relayed address; a view.
+ *
+ * @example
+ * ```ts
+ * const token = allocateResponse.get(ReservationToken)?.slice(); // 8 bytes; slice() to keep it
+ * if (token) nextAllocate.add(ReservationToken, token); // claims the reserved port
+ * ```
+ */
 export const ReservationToken: AttributeCodec<Uint8Array> = {
   type: AttributeType.ReservationToken,
   name: "RESERVATION-TOKEN",
@@ -172,7 +258,15 @@ export const ReservationToken: AttributeCodec<Uint8Array> = {
   },
 };
 
-/** The value of ICMP. */
+/**
+ * The value of ICMP.
+ *
+ * @example
+ * ```ts
+ * const tooBig: IcmpValue = { type: 3, code: 4, errorData: 1400 }; // ICMPv4 fragmentation needed, MTU 1400
+ * builder.add(Icmp, tooBig);
+ * ```
+ */
 export interface IcmpValue {
   /** ICMP (v4 or v6) type. */
   readonly type: number;
@@ -186,6 +280,11 @@ export interface IcmpValue {
  * ICMP (RFC 8656 §18.13): why a relayed datagram was dropped. The figure in the RFC draws the
  * type and code fields across odd bit positions; as deployed TURN servers do, icekit reads two
  * reserved bytes, then one byte of type and one of code.
+ *
+ * @example
+ * ```ts
+ * dataIndication.get(Icmp) // → { type: 3, code: 4, errorData: 1400 }
+ * ```
  */
 export const Icmp: AttributeCodec<IcmpValue> = {
   type: AttributeType.Icmp,
@@ -210,5 +309,13 @@ export const Icmp: AttributeCodec<IcmpValue> = {
   },
 };
 
-/** CONNECTION-ID (RFC 6062 §6.2.1): names a TCP connection between the server and a peer. */
+/**
+ * CONNECTION-ID (RFC 6062 §6.2.1): names a TCP connection between the server and a peer.
+ *
+ * @example
+ * ```ts
+ * const id = connectionAttempt.get(ConnectionId)!; // RFC 6062 ConnectionAttempt indication
+ * builder.begin(Method.ConnectionBind, MessageClass.Request, newTransactionId()).add(ConnectionId, id);
+ * ```
+ */
 export const ConnectionId = /* @__PURE__ */ u32Codec(AttributeType.ConnectionId, "CONNECTION-ID");
