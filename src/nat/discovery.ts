@@ -92,6 +92,13 @@ import type { ClassicNatType, FilteringBehavior, MappingBehavior } from "./nat-t
  * {@link NatDiscoveryOptions.stun} says otherwise: three sends (at 0, RTO and 3·RTO) and a wait of
  * 4·RTO after the last, so an expected timeout costs 3.5 s at the initial RTO of 500 ms instead of
  * RFC 8489's 39.5 s; the TCP probe waits as long.
+ *
+ * @example
+ * ```ts
+ * NAT_DISCOVERY_STUN_DEFAULTS; // → { rc: 3, rm: 4, tcpTimeout: 3500 }
+ * // On a lossy path, allow more sends per test (and a longer wait for each):
+ * new NatDiscovery({ server, stun: { ...NAT_DISCOVERY_STUN_DEFAULTS, rc: 5, rm: 8 } });
+ * ```
  */
 export const NAT_DISCOVERY_STUN_DEFAULTS: Readonly<Required<Pick<StunClientOptions, "rc" | "rm" | "tcpTimeout">>> = {
   rc: 3,
@@ -112,6 +119,13 @@ const DEFAULT_PACING_MS = 100;
  * - `mapping-II`, `mapping-III`: §4.3 tests II (alternate IP, primary port) and III (alternate
  *   IP and port).
  * - `hairpinning`: §3.4, a Binding request to the client's own mapped address.
+ *
+ * @example
+ * ```ts
+ * report.tests.map((t) => `${t.name} ${t.result}`); // behind a port-restricted cone NAT:
+ * // → ["udp-connectivity response", "filtering-II timeout", "filtering-III timeout",
+ * //    "mapping-II response", "mapping-III response", "hairpinning response"]
+ * ```
  */
 export type NatTestName =
   | "udp-connectivity"
@@ -122,7 +136,17 @@ export type NatTestName =
   | "mapping-III"
   | "hairpinning";
 
-/** What one test did and saw: an entry of {@link NatReport.tests}. */
+/**
+ * What one test did and saw: an entry of {@link NatReport.tests}.
+ *
+ * @example
+ * ```ts
+ * report.tests[0];
+ * // → { name: "udp-connectivity", transport: "udp", to: { family: "IPv4", address: "192.0.2.1", port: 3478 },
+ * //     result: "response", mapped: { family: "IPv4", address: "198.51.100.1", port: 5000 },
+ * //     from: { family: "IPv4", address: "192.0.2.1", port: 3478 }, rttMs: 30 }
+ * ```
+ */
 export interface NatTestResult {
   /** Which test. */
   readonly name: NatTestName;
@@ -152,7 +176,18 @@ export interface NatTestResult {
   readonly detail?: string;
 }
 
-/** What discovery found. Every field is settled; `undefined` means "could not be determined". */
+/**
+ * What discovery found. Every field is settled; `undefined` means "could not be determined".
+ *
+ * @example
+ * ```ts
+ * discovery.report; // behind a port-restricted cone NAT (RFC 4787's usual home router):
+ * // → { mapping: "endpoint-independent", filtering: "address-and-port-dependent", natType: "port-restricted-cone",
+ * //     local: { family: "IPv4", address: "192.168.1.2", port: 5000 }, mapped: { family: "IPv4", address: "198.51.100.1", port: 5000 },
+ * //     behindNat: true, portPreserved: true, hairpinning: true, otherAddress: { family: "IPv4", address: "192.0.2.2", port: 3479 },
+ * //     rfc5780Supported: true, tests: [ ... ] }
+ * ```
+ */
 export interface NatReport {
   /** RFC 4787 §4.1 behaviour; undefined when not measurable (no usable OTHER-ADDRESS, test I failed, mapping test II got no answer). */
   readonly mapping: MappingBehavior | undefined;
@@ -181,14 +216,35 @@ export interface NatReport {
   readonly tests: readonly NatTestResult[];
 }
 
-/** What a {@link NatDiscovery} reports. */
+/**
+ * What a {@link NatDiscovery} reports.
+ *
+ * @example
+ * ```ts
+ * for (let e: NatDiscoveryEvent | undefined; (e = discovery.pollEvent()); ) {
+ *   if (e.type === "progress") console.log(e.test.name, e.test.result); // → "filtering-II timeout", ...
+ *   else console.log(e.report.natType);                                 // → "port-restricted-cone"
+ * }
+ * ```
+ */
 export type NatDiscoveryEvent =
   /** One test finished. */
   | { readonly type: "progress"; readonly test: NatTestResult }
   /** Discovery finished; the engine has nothing more to do. */
   | { readonly type: "done"; readonly report: NatReport };
 
-/** Configuration of a {@link NatDiscovery}. */
+/**
+ * Configuration of a {@link NatDiscovery}.
+ *
+ * @example
+ * ```ts
+ * const options: NatDiscoveryOptions = {
+ *   server: { family: "IPv4", address: "192.0.2.1", port: 3478 }, // OTHER-ADDRESS 192.0.2.2:3479
+ *   local: { family: "IPv4", address: "192.168.1.2", port: 5000 }, // the socket's own address
+ *   testHairpinning: true,
+ * };
+ * ```
+ */
 export interface NatDiscoveryOptions {
   /** The RFC 5780 server's primary address (resolved: §5.1's SRV lookup is the driver's job). */
   readonly server: TransportAddress;
@@ -256,6 +312,17 @@ type Phase = "idle" | "connectivity" | "tcp" | "filtering" | "mapping" | "done";
  * {@link NatDiscovery.pollEvent}), plus {@link NatDiscovery.handleTransportError} for ICMP and
  * TCP failures. The last event is `done` with the {@link NatReport}, also available as
  * {@link NatDiscovery.report} afterwards.
+ *
+ * @example
+ * ```ts
+ * // In the simulator, against an RFC 5780 StunServer (primary 192.0.2.1:3478, alternate 192.0.2.2:3479):
+ * const alice = net.nat(portRestrictedCone()).host();
+ * const server = { family: "IPv4", address: "192.0.2.1", port: 3478 } as const;
+ * const att = net.attach(alice, new NatDiscovery({ server, random: alice.random }));
+ * att.engine.start(net.now);
+ * net.runUntil(() => att.engine.report !== undefined);
+ * att.engine.report?.natType; // → "port-restricted-cone"
+ * ```
  */
 export class NatDiscovery implements Engine<NatDiscoveryEvent> {
   readonly #server: TransportAddress;

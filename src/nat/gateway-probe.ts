@@ -33,7 +33,15 @@ import type { NatPmpResponse } from "./natpmp";
 import { decodePcpResponse, encodePcpRequest } from "./pcp";
 import type { PcpResponse } from "./pcp";
 
-/** Configuration of a {@link GatewayProbe}. */
+/**
+ * Configuration of a {@link GatewayProbe}.
+ *
+ * @example
+ * ```ts
+ * const options: GatewayProbeOptions = { gateway: "192.168.1.1", clientAddress: "192.168.1.20", transmissions: 2 };
+ * const probe = new GatewayProbe(options); // done after 750 ms if nothing answers
+ * ```
+ */
 export interface GatewayProbeOptions {
   /** The gateway's IP address (the default router). */
   readonly gateway: string;
@@ -48,7 +56,16 @@ export interface GatewayProbeOptions {
   readonly local?: TransportAddress;
 }
 
-/** What a {@link GatewayProbe} learnt. */
+/**
+ * What a {@link GatewayProbe} learnt.
+ *
+ * @example
+ * ```ts
+ * const result: GatewayProbeResult | undefined = probe.pollEvent();
+ * // → { type: "result", pcp: true, natpmp: true, externalAddress: "203.0.113.7", pcpResultCode: 0, natPmpResultCode: 0 }
+ * // A gateway that answers neither: { type: "result", pcp: false, natpmp: false, externalAddress: undefined, ... }
+ * ```
+ */
 export interface GatewayProbeResult {
   readonly type: "result";
   /** A PCP server answered the ANNOUNCE with version 2 (any result code counts: it speaks PCP). */
@@ -63,7 +80,15 @@ export interface GatewayProbeResult {
   readonly natPmpResultCode: number | undefined;
 }
 
-/** Counters for {@link GatewayProbe.stats}. */
+/**
+ * Counters for {@link GatewayProbe.stats}.
+ *
+ * @example
+ * ```ts
+ * probe.stats(); // after both requests were answered at the first send:
+ * // → { transmissions: 2, droppedForeign: 0, droppedMalformed: 0 }
+ * ```
+ */
 export interface GatewayProbeStats {
   transmissions: number;
   /** Datagrams whose source was not the gateway's port 5351 (RFC 6886 §3.2, RFC 6887 §8.3). */

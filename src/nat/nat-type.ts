@@ -17,6 +17,13 @@
  * - `endpoint-independent`: always (X1':x1' = X2':x2' for every Y2:y2).
  * - `address-dependent`: when Y2 = Y1, whatever the port.
  * - `address-and-port-dependent`: only when Y2:y2 = Y1:y1.
+ *
+ * @example
+ * ```ts
+ * const mapping: MappingBehavior | undefined = report.mapping; // from a NatDiscovery "done" event
+ * // A dependent mapping gives each destination its own external port: srflx candidates may not work.
+ * if (mapping !== "endpoint-independent") console.log("expect to need TURN");
+ * ```
  */
 export type MappingBehavior = "endpoint-independent" | "address-dependent" | "address-and-port-dependent";
 
@@ -26,6 +33,12 @@ export type MappingBehavior = "endpoint-independent" | "address-dependent" | "ad
  * - `endpoint-independent`: any, once X:x has sent anything anywhere.
  * - `address-dependent`: those from an IP address X:x has sent to.
  * - `address-and-port-dependent`: those from an IP address and port X:x has sent to.
+ *
+ * @example
+ * ```ts
+ * const filtering: FilteringBehavior = "address-dependent";
+ * classicNatType("endpoint-independent", filtering, true); // → "restricted-cone"
+ * ```
  */
 export type FilteringBehavior = "endpoint-independent" | "address-dependent" | "address-and-port-dependent";
 
@@ -43,6 +56,12 @@ export type FilteringBehavior = "endpoint-independent" | "address-dependent" | "
  *
  * {@link classicNatType} never returns the last two: they describe the path to the server, not a
  * NAT, and only the discovery engine (which saw test I fail) can tell them apart.
+ *
+ * @example
+ * ```ts
+ * const natType: ClassicNatType = report.natType; // e.g. "port-restricted-cone"
+ * if (natType === "udp-blocked") console.log("UDP is dropped on the way: use TURN over TCP or TLS");
+ * ```
  */
 export type ClassicNatType =
   | "open"
@@ -53,7 +72,14 @@ export type ClassicNatType =
   | "blocked"
   | "udp-blocked";
 
-/** The classic names {@link classicNatType} can return: those that describe a NAT or firewall. */
+/**
+ * The classic names {@link classicNatType} can return: those that describe a NAT or firewall.
+ *
+ * @example
+ * ```ts
+ * const name: ReachableNatType = classicNatType("address-and-port-dependent", "address-and-port-dependent", true); // → "symmetric"
+ * ```
+ */
 export type ReachableNatType = Exclude<ClassicNatType, "blocked" | "udp-blocked">;
 
 /**

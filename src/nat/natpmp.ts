@@ -26,14 +26,45 @@
 import { formatIPv4, parseIPv4Into } from "../bytes/ip";
 import { IcekitError, StunDecodeError } from "../errors";
 
-/** UDP port a NAT-PMP (and PCP) server listens on (RFC 6886 §3.1). */
+/**
+ * UDP port a NAT-PMP (and PCP) server listens on (RFC 6886 §3.1).
+ *
+ * @example
+ * ```ts
+ * socket.send(encodeNatPmpRequest({ kind: "external-address" }), NATPMP_SERVER_PORT, "192.168.1.1");
+ * ```
+ */
 export const NATPMP_SERVER_PORT = 5351;
-/** UDP port clients listen on, at 224.0.0.1, for gateway announcements (RFC 6886 §3.2.1). */
+/**
+ * UDP port clients listen on, at 224.0.0.1, for gateway announcements (RFC 6886 §3.2.1).
+ *
+ * @example
+ * ```ts
+ * const announcements = dgram.createSocket({ type: "udp4", reuseAddr: true });
+ * announcements.bind(NATPMP_CLIENT_PORT, () => announcements.addMembership("224.0.0.1"));
+ * ```
+ */
 export const NATPMP_CLIENT_PORT = 5350;
-/** The only NAT-PMP version (RFC 6886 §3). */
+/**
+ * The only NAT-PMP version (RFC 6886 §3).
+ *
+ * @example
+ * ```ts
+ * // The first byte tells NAT-PMP (0) from PCP (2) on the shared port 5351.
+ * const res = bytes[0] === NATPMP_VERSION ? decodeNatPmpResponse(bytes) : decodePcpResponse(bytes);
+ * ```
+ */
 export const NATPMP_VERSION = 0;
 
-/** Request opcodes (RFC 6886 §3.2, §3.3). A response carries 128 + the request's opcode. */
+/**
+ * Request opcodes (RFC 6886 §3.2, §3.3). A response carries 128 + the request's opcode.
+ *
+ * @example
+ * ```ts
+ * encodeNatPmpRequest({ kind: "map", protocol: "tcp", internalPort: 22, suggestedExternalPort: 0, lifetime: 7200 })[1];
+ * // → 2 (NatPmpOpcode.MapTcp); its response's opcode is 130
+ * ```
+ */
 export const NatPmpOpcode = {
   /** Determine the external address (§3.2). */
   ExternalAddress: 0,
@@ -43,7 +74,15 @@ export const NatPmpOpcode = {
   MapTcp: 2,
 } as const;
 
-/** Result codes (RFC 6886 §3.5). Codes not listed are possible and are fatal to the request. */
+/**
+ * Result codes (RFC 6886 §3.5). Codes not listed are possible and are fatal to the request.
+ *
+ * @example
+ * ```ts
+ * if (res.kind === "map" && res.resultCode === NatPmpResultCode.Success) use(res.externalPort, res.lifetime);
+ * else if (res.kind === "map") console.log(natPmpResultName(res.resultCode)); // e.g. "NOT_AUTHORIZED" for 2
+ * ```
+ */
 export const NatPmpResultCode = {
   Success: 0,
   UnsupportedVersion: 1,
@@ -65,15 +104,40 @@ const RESULT_NAMES: readonly string[] = [
   "UNSUPPORTED_OPCODE",
 ];
 
-/** A name for a NAT-PMP result code, for logs and events: `"OUT_OF_RESOURCES"`, `"UNKNOWN_9"`. */
+/**
+ * A name for a NAT-PMP result code, for logs and events: `"OUT_OF_RESOURCES"`, `"UNKNOWN_9"`.
+ *
+ * @example
+ * ```ts
+ * natPmpResultName(NatPmpResultCode.OutOfResources); // → "OUT_OF_RESOURCES"
+ * natPmpResultName(9);                               // → "UNKNOWN_9"
+ * ```
+ */
 export function natPmpResultName(code: number): string {
   return RESULT_NAMES[code] ?? `UNKNOWN_${code}`;
 }
 
-/** Transport a NAT-PMP mapping is for. */
+/**
+ * Transport a NAT-PMP mapping is for.
+ *
+ * @example
+ * ```ts
+ * const protocol: NatPmpProtocol = "tcp"; // sent as opcode 2 (MapTcp); "udp" as 1
+ * encodeNatPmpRequest({ kind: "map", protocol, internalPort: 8080, suggestedExternalPort: 8080, lifetime: 7200 });
+ * ```
+ */
 export type NatPmpProtocol = "udp" | "tcp";
 
-/** A NAT-PMP request (RFC 6886 §3.2, §3.3, §3.4). */
+/**
+ * A NAT-PMP request (RFC 6886 §3.2, §3.3, §3.4).
+ *
+ * @example
+ * ```ts
+ * const ask: NatPmpRequest = { kind: "external-address" };
+ * const map: NatPmpRequest = { kind: "map", protocol: "udp", internalPort: 5000, suggestedExternalPort: 0, lifetime: 7200 };
+ * const remove: NatPmpRequest = { ...map, lifetime: 0 }; // §3.4: suggestedExternalPort 0 and lifetime 0
+ * ```
+ */
 export type NatPmpRequest =
   /** `Vers = 0, OP = 0`: ask for the external IPv4 address (§3.2). */
   | { readonly kind: "external-address" }
@@ -93,7 +157,16 @@ export type NatPmpRequest =
   /** An opcode this codec does not know; the server answers `UnsupportedOpcode` (§3.5). */
   | { readonly kind: "unknown-opcode"; readonly opcode: number };
 
-/** A NAT-PMP response (RFC 6886 §3.2, §3.3, §3.5). */
+/**
+ * A NAT-PMP response (RFC 6886 §3.2, §3.3, §3.5).
+ *
+ * @example
+ * ```ts
+ * const res: NatPmpResponse = decodeNatPmpResponse(bytes);
+ * if (res.kind === "external-address" && res.resultCode === 0) console.log(res.externalAddress); // → "203.0.113.7"
+ * if (res.kind === "map" && res.resultCode === 0) console.log(res.externalPort, res.lifetime);   // → 5000 7200
+ * ```
+ */
 export type NatPmpResponse =
   | {
       readonly kind: "external-address";
@@ -143,6 +216,13 @@ function mapOpcode(protocol: NatPmpProtocol): number {
 /**
  * Encodes a request (RFC 6886 §3.2: 2 bytes; §3.3: 12 bytes).
  *
+ * @example
+ * ```ts
+ * toHex(encodeNatPmpRequest({ kind: "external-address" })); // → "0000"
+ * toHex(encodeNatPmpRequest({ kind: "map", protocol: "udp", internalPort: 5000, suggestedExternalPort: 0, lifetime: 7200 }));
+ * // → "000100001388000000001c20"
+ * ```
+ *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for a port or lifetime out of range, or an
  *   unknown opcode of 128 or more (that would be a response).
  */
@@ -171,6 +251,12 @@ export function encodeNatPmpRequest(request: NatPmpRequest): Uint8Array {
 /**
  * Decodes a request, as a gateway (or a test's scripted gateway) does.
  *
+ * @example
+ * ```ts
+ * decodeNatPmpRequest(fromHex("000100001388000000001c20"));
+ * // → { kind: "map", protocol: "udp", internalPort: 5000, suggestedExternalPort: 0, lifetime: 7200 }
+ * ```
+ *
  * @throws {@link StunDecodeError} `TRUNCATED` for too few bytes; `NOT_STUN` for a version other
  *   than 0 (a server answers those with result code 1, §3.5) or an opcode of 128 or more (a
  *   response, which a server silently ignores).
@@ -196,6 +282,12 @@ export function decodeNatPmpRequest(bytes: Uint8Array): NatPmpRequest {
 /**
  * Encodes a response (RFC 6886 §3.2: 12 bytes; §3.3: 16 bytes; §3.5: 8 bytes for unsupported
  * version, 4 for an unknown opcode's header).
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeNatPmpResponse({ kind: "external-address", resultCode: 0, epoch: 1200, externalAddress: "203.0.113.7" });
+ * toHex(bytes); // → "00800000000004b0cb007107"
+ * ```
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for a field out of range or an external address
  *   that is not IPv4 text.
@@ -253,6 +345,13 @@ export function encodeNatPmpResponse(response: NatPmpResponse): Uint8Array {
  * A result code of 1 (Unsupported Version) decodes as `unsupported-version` whatever the opcode
  * (RFC 6886 §3.5 shows opcode 0; gateways also echo 128 + the request's). A failed
  * external-address response of only 8 bytes is accepted, since its address is ignored anyway.
+ *
+ * @example
+ * ```ts
+ * decodeNatPmpResponse(fromHex("00810000000004b01388138800001c20"));
+ * // → { kind: "map", protocol: "udp", resultCode: 0, epoch: 1200, internalPort: 5000, externalPort: 5000, lifetime: 7200 }
+ * decodeNatPmpResponse(fromHex("00000001000004b0")); // → { kind: "unsupported-version", opcode: 0, epoch: 1200 }
+ * ```
  *
  * @throws {@link StunDecodeError} `TRUNCATED` for too few bytes; `NOT_STUN` for a version other
  *   than 0 or a request opcode (below 128) with another result code.

@@ -26,27 +26,101 @@
 import { formatIPv4, formatIPv6, parseIPv4Into, parseIPv6Into } from "../bytes/ip";
 import { IcekitError, StunDecodeError } from "../errors";
 
-/** The PCP version this document specifies (RFC 6887 §7.1). */
+/**
+ * The PCP version this document specifies (RFC 6887 §7.1).
+ *
+ * @example
+ * ```ts
+ * // On the shared port 5351 the first byte says which protocol answered: 2 PCP, 0 NAT-PMP.
+ * const res = bytes[0] === PCP_VERSION ? decodePcpResponse(bytes) : decodeNatPmpResponse(bytes);
+ * ```
+ */
 export const PCP_VERSION = 2;
-/** UDP port a PCP server listens on (RFC 6887 §19.1). */
+/**
+ * UDP port a PCP server listens on (RFC 6887 §19.1).
+ *
+ * @example
+ * ```ts
+ * const gateway = { family: "IPv4", address: "192.168.1.1", port: PCP_SERVER_PORT } as const; // port 5351
+ * ```
+ */
 export const PCP_SERVER_PORT = 5351;
-/** UDP port clients listen on for multicast ANNOUNCE (RFC 6887 §14.1.1). */
+/**
+ * UDP port clients listen on for multicast ANNOUNCE (RFC 6887 §14.1.1).
+ *
+ * @example
+ * ```ts
+ * // A restarted server multicasts ANNOUNCE to 224.0.0.1 (IPv4) and ff02::1 (IPv6) on this port.
+ * announcements.bind(PCP_CLIENT_PORT, () => announcements.addMembership("224.0.0.1"));
+ * ```
+ */
 export const PCP_CLIENT_PORT = 5350;
-/** Largest PCP message (RFC 6887 §7). */
+/**
+ * Largest PCP message (RFC 6887 §7).
+ *
+ * @example
+ * ```ts
+ * const buffer = new Uint8Array(PCP_MAX_MESSAGE); // 1100 bytes: room for any request or response
+ * ```
+ */
 export const PCP_MAX_MESSAGE = 1100;
-/** Size of either common header (RFC 6887 §7.1, §7.2). */
+/**
+ * Size of either common header (RFC 6887 §7.1, §7.2).
+ *
+ * @example
+ * ```ts
+ * encodePcpRequest({ kind: "announce", lifetime: 0, clientAddress: "192.168.1.20" }).length; // → 24, PCP_HEADER_SIZE
+ * ```
+ */
 export const PCP_HEADER_SIZE = 24;
-/** Size of the MAP opcode's fields (RFC 6887 §11.1). */
+/**
+ * Size of the MAP opcode's fields (RFC 6887 §11.1).
+ *
+ * @example
+ * ```ts
+ * PCP_HEADER_SIZE + PCP_MAP_SIZE; // → 60, a MAP request or response without options
+ * ```
+ */
 export const PCP_MAP_SIZE = 36;
-/** Size of the PEER opcode's fields (RFC 6887 §12.1). */
+/**
+ * Size of the PEER opcode's fields (RFC 6887 §12.1).
+ *
+ * @example
+ * ```ts
+ * PCP_HEADER_SIZE + PCP_PEER_SIZE; // → 80, a PEER request or response without options
+ * ```
+ */
 export const PCP_PEER_SIZE = 56;
-/** Size of a mapping nonce, in bytes (RFC 6887 §11.1: 96 bits). */
+/**
+ * Size of a mapping nonce, in bytes (RFC 6887 §11.1: 96 bits).
+ *
+ * @example
+ * ```ts
+ * const nonce = crypto.getRandomValues(new Uint8Array(PCP_NONCE_SIZE)); // keep it for renewals (§11.2)
+ * ```
+ */
 export const PCP_NONCE_SIZE = 12;
 
-/** Opcodes (RFC 6887 §19.2). */
+/**
+ * Opcodes (RFC 6887 §19.2).
+ *
+ * @example
+ * ```ts
+ * const bytes = encodePcpRequest(request);
+ * bytes[1] === PcpOpcode.Map; // → true for a MAP request; a response sets the R bit: 0x80 | 1 = 129
+ * ```
+ */
 export const PcpOpcode = { Announce: 0, Map: 1, Peer: 2 } as const;
 
-/** Result codes (RFC 6887 §7.4). */
+/**
+ * Result codes (RFC 6887 §7.4).
+ *
+ * @example
+ * ```ts
+ * const res = decodePcpResponse(bytes);
+ * if (res.kind === "map" && res.resultCode === PcpResultCode.Success) use(res.externalAddress, res.externalPort);
+ * ```
+ */
 export const PcpResultCode = {
   Success: 0,
   UnsuppVersion: 1,
@@ -81,7 +155,15 @@ const RESULT_NAMES: readonly string[] = [
   "EXCESSIVE_REMOTE_PEERS",
 ];
 
-/** The RFC 6887 §7.4 name of a result code (`"NO_RESOURCES"`), or `"UNKNOWN_<n>"`. */
+/**
+ * The RFC 6887 §7.4 name of a result code (`"NO_RESOURCES"`), or `"UNKNOWN_<n>"`.
+ *
+ * @example
+ * ```ts
+ * pcpResultName(PcpResultCode.AddressMismatch); // → "ADDRESS_MISMATCH"
+ * pcpResultName(99);                            // → "UNKNOWN_99"
+ * ```
+ */
 export function pcpResultName(code: number): string {
   return RESULT_NAMES[code] ?? `UNKNOWN_${code}`;
 }
@@ -89,24 +171,53 @@ export function pcpResultName(code: number): string {
 /**
  * True for the §7.4 "short lifetime" errors (NETWORK_FAILURE, NO_RESOURCES, USER_EX_QUOTA),
  * which are worth retrying soon; the others hold for about 30 minutes.
+ *
+ * @example
+ * ```ts
+ * isShortLifetimePcpError(PcpResultCode.NoResources);   // → true: retry after res.lifetime seconds
+ * isShortLifetimePcpError(PcpResultCode.NotAuthorized); // → false: the user turned PCP off
+ * ```
  */
 export function isShortLifetimePcpError(code: number): boolean {
   return code === PcpResultCode.NetworkFailure || code === PcpResultCode.NoResources || code === PcpResultCode.UserExQuota;
 }
 
-/** Option codes (RFC 6887 §19.4). The top bit set means "optional to process" (§7.3). */
+/**
+ * Option codes (RFC 6887 §19.4). The top bit set means "optional to process" (§7.3).
+ *
+ * @example
+ * ```ts
+ * // PREFER_FAILURE (§13.2): fail rather than assign another port than the one suggested.
+ * encodePcpRequest({ ...mapRequest, options: [{ code: PcpOptionCode.PreferFailure, data: new Uint8Array(0) }] });
+ * ```
+ */
 export const PcpOptionCode = { ThirdParty: 1, PreferFailure: 2, Filter: 3 } as const;
 
 /**
  * One option (RFC 6887 §7.3), undecoded: `data` is its semantic length, without padding. In a
  * decoded message it is a view into the input, valid while the input is.
+ *
+ * @example
+ * ```ts
+ * // THIRD_PARTY (§13.1): map a port for another host on the LAN.
+ * const thirdParty: PcpOption = { code: PcpOptionCode.ThirdParty, data: new Uint8Array(16) };
+ * writePcpAddress("192.168.1.30", thirdParty.data, 0);
+ * encodePcpRequest({ ...mapRequest, options: [thirdParty] }).length; // → 80: 60 + 4 + 16
+ * ```
  */
 export interface PcpOption {
   readonly code: number;
   readonly data: Uint8Array;
 }
 
-/** IANA protocol numbers PCP uses (RFC 6887 §11.1 "Protocol"); 0 means all protocols. */
+/**
+ * IANA protocol numbers PCP uses (RFC 6887 §11.1 "Protocol"); 0 means all protocols.
+ *
+ * @example
+ * ```ts
+ * const fields = { protocol: PcpProtocol.Udp, internalPort: 5000 }; // protocol 17
+ * ```
+ */
 export const PcpProtocol = { All: 0, Tcp: 6, Udp: 17 } as const;
 
 /** Fields every request carries (RFC 6887 §7.1). */
@@ -119,7 +230,16 @@ interface PcpRequestCommon {
   readonly options?: readonly PcpOption[];
 }
 
-/** MAP request fields (RFC 6887 §11.1, Figure 9). */
+/**
+ * MAP request fields (RFC 6887 §11.1, Figure 9).
+ *
+ * @example
+ * ```ts
+ * const fields: PcpMapRequestFields = { nonce, protocol: PcpProtocol.Udp, internalPort: 5000,
+ *   suggestedExternalPort: 0, suggestedExternalAddress: "0.0.0.0" }; // no preference
+ * encodePcpRequest({ kind: "map", lifetime: 7200, clientAddress: "192.168.1.20", ...fields }).length; // → 60
+ * ```
+ */
 export interface PcpMapRequestFields {
   /** 12 random bytes, the same on every retransmission and renewal (§8.1.1, §11.2). */
   readonly nonce: Uint8Array;
@@ -132,13 +252,33 @@ export interface PcpMapRequestFields {
   readonly suggestedExternalAddress: string;
 }
 
-/** PEER request fields (RFC 6887 §12.1, Figure 11): MAP's plus the remote peer. */
+/**
+ * PEER request fields (RFC 6887 §12.1, Figure 11): MAP's plus the remote peer.
+ *
+ * @example
+ * ```ts
+ * // Keep the mapping that talks to a STUN server alive (and learn it) with PEER:
+ * const fields: PcpPeerRequestFields = { nonce, protocol: PcpProtocol.Udp, internalPort: 5000,
+ *   suggestedExternalPort: 0, suggestedExternalAddress: "0.0.0.0", remotePeerPort: 3478, remotePeerAddress: "198.51.100.9" };
+ * encodePcpRequest({ kind: "peer", lifetime: 7200, clientAddress: "192.168.1.20", ...fields }).length; // → 80
+ * ```
+ */
 export interface PcpPeerRequestFields extends PcpMapRequestFields {
   readonly remotePeerPort: number;
   readonly remotePeerAddress: string;
 }
 
-/** A PCP request. */
+/**
+ * A PCP request.
+ *
+ * @example
+ * ```ts
+ * const announce: PcpRequest = { kind: "announce", lifetime: 0, clientAddress: "192.168.1.20" };
+ * const map: PcpRequest = { kind: "map", lifetime: 7200, clientAddress: "192.168.1.20", nonce,
+ *   protocol: PcpProtocol.Udp, internalPort: 5000, suggestedExternalPort: 0, suggestedExternalAddress: "0.0.0.0" };
+ * const remove: PcpRequest = { ...map, lifetime: 0 }; // same nonce: §15 deletion
+ * ```
+ */
 export type PcpRequest =
   | (PcpRequestCommon & { readonly kind: "announce" })
   | (PcpRequestCommon & PcpMapRequestFields & { readonly kind: "map" })
@@ -155,7 +295,15 @@ interface PcpResponseCommon {
   readonly options: readonly PcpOption[];
 }
 
-/** MAP response fields (RFC 6887 §11.1, Figure 10). */
+/**
+ * MAP response fields (RFC 6887 §11.1, Figure 10).
+ *
+ * @example
+ * ```ts
+ * const res = decodePcpResponse(bytes);
+ * if (res.kind === "map" && res.resultCode === 0) console.log(`${res.externalAddress}:${res.externalPort}`); // → "203.0.113.7:5000"
+ * ```
+ */
 export interface PcpMapResponseFields {
   readonly nonce: Uint8Array;
   readonly protocol: number;
@@ -166,13 +314,30 @@ export interface PcpMapResponseFields {
   readonly externalAddress: string;
 }
 
-/** PEER response fields (RFC 6887 §12.1, Figure 12). */
+/**
+ * PEER response fields (RFC 6887 §12.1, Figure 12).
+ *
+ * @example
+ * ```ts
+ * const res = decodePcpResponse(bytes);
+ * if (res.kind === "peer") console.log(res.externalPort, "→", res.remotePeerAddress, res.remotePeerPort); // → 5000 → 198.51.100.9 3478
+ * ```
+ */
 export interface PcpPeerResponseFields extends PcpMapResponseFields {
   readonly remotePeerPort: number;
   readonly remotePeerAddress: string;
 }
 
-/** A PCP response. */
+/**
+ * A PCP response.
+ *
+ * @example
+ * ```ts
+ * const ok: PcpResponse = { kind: "map", resultCode: 0, lifetime: 7200, epoch: 1200, options: [], nonce,
+ *   protocol: PcpProtocol.Udp, internalPort: 5000, externalPort: 5000, externalAddress: "203.0.113.7" };
+ * const natPmpGateway: PcpResponse = { kind: "unsupported-version", version: 0, epoch: 1200 }; // §9
+ * ```
+ */
 export type PcpResponse =
   | (PcpResponseCommon & { readonly kind: "announce" })
   | (PcpResponseCommon & PcpMapResponseFields & { readonly kind: "map" })
@@ -196,6 +361,13 @@ function checkInt(name: string, v: number, max: number): void {
  * Writes `address` as a 128-bit PCP address field at `out[offset]`: IPv6 as is, IPv4 as an
  * IPv4-mapped IPv6 address (RFC 6887 §5).
  *
+ * @example
+ * ```ts
+ * const field = new Uint8Array(16);
+ * writePcpAddress("192.0.2.1", field, 0);
+ * toHex(field); // → "00000000000000000000ffffc0000201" (::ffff:192.0.2.1)
+ * ```
+ *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` if `address` is not an IP address.
  */
 export function writePcpAddress(address: string, out: Uint8Array, offset: number): void {
@@ -211,6 +383,12 @@ export function writePcpAddress(address: string, out: Uint8Array, offset: number
 /**
  * Reads a 128-bit PCP address field: an IPv4-mapped address comes back as dotted IPv4 text, any
  * other as RFC 5952 IPv6 text.
+ *
+ * @example
+ * ```ts
+ * readPcpAddress(fromHex("00000000000000000000ffffc0000201"), 0); // → "192.0.2.1"
+ * readPcpAddress(fromHex("20010db8000000000000000000000001"), 0); // → "2001:db8::1"
+ * ```
  */
 export function readPcpAddress(bytes: Uint8Array, offset: number): string {
   let mapped = bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff;
@@ -275,6 +453,14 @@ function finishSize(size: number): void {
 /**
  * Encodes a request (RFC 6887 §7.1 header, then the opcode's fields, then options).
  *
+ * @example
+ * ```ts
+ * const nonce = crypto.getRandomValues(new Uint8Array(12));
+ * const bytes = encodePcpRequest({ kind: "map", lifetime: 7200, clientAddress: "192.168.1.20", nonce,
+ *   protocol: PcpProtocol.Udp, internalPort: 5000, suggestedExternalPort: 0, suggestedExternalAddress: "0.0.0.0" });
+ * bytes.length; // → 60: send it to the gateway's port 5351
+ * ```
+ *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for a field out of range, a nonce that is not
  *   12 bytes, an address that is not IP text, or a message over 1100 bytes.
  */
@@ -300,6 +486,15 @@ export function encodePcpRequest(request: PcpRequest): Uint8Array {
 /**
  * Encodes a response (RFC 6887 §7.2). The 96 reserved bits go out as zero (a successfully parsed
  * request, §7.2).
+ *
+ * @example
+ * ```ts
+ * // A scripted gateway granting a decoded MAP request `req`:
+ * const bytes = encodePcpResponse({ kind: "map", resultCode: PcpResultCode.Success, lifetime: 7200, epoch: 1200,
+ *   options: [], nonce: req.nonce, protocol: req.protocol, internalPort: req.internalPort,
+ *   externalPort: 5000, externalAddress: "203.0.113.7" });
+ * bytes[1]; // → 129: the R bit and opcode MAP
+ * ```
  *
  * @throws {@link IcekitError} as {@link encodePcpRequest}.
  */
@@ -387,6 +582,13 @@ function readOpcodeFields(bytes: Uint8Array, view: DataView, kind: "map" | "peer
  * Decodes a request, as a server (or a test's scripted gateway) does. Byte arrays in the result
  * (nonce, option data) are views into `bytes`.
  *
+ * @example
+ * ```ts
+ * const req = decodePcpRequest(bytes);
+ * // → { kind: "map", lifetime: 7200, clientAddress: "192.168.1.20", options: [], nonce: Uint8Array(12),
+ * //     protocol: 17, internalPort: 5000, suggestedExternalPort: 0, suggestedExternalAddress: "0.0.0.0" }
+ * ```
+ *
  * @throws {@link StunDecodeError} see the module comment; `NOT_STUN` for a version other than 2
  *   (a server answers with UNSUPP_VERSION, §9) or the R bit set.
  */
@@ -419,6 +621,14 @@ export function decodePcpRequest(bytes: Uint8Array): PcpRequest {
 /**
  * Decodes a response or an unsolicited ANNOUNCE (RFC 6887 §8.3, §14.1.3). Byte arrays in the
  * result are views into `bytes`.
+ *
+ * @example
+ * ```ts
+ * decodePcpResponse(bytes);
+ * // → { kind: "map", resultCode: 0, lifetime: 7200, epoch: 1200, options: [], nonce: Uint8Array(12),
+ * //     protocol: 17, internalPort: 5000, externalPort: 5000, externalAddress: "203.0.113.7" }
+ * decodePcpResponse(fromHex("00000001000004b0")); // → { kind: "unsupported-version", version: 0, epoch: 1200 }
+ * ```
  *
  * @throws {@link StunDecodeError} see the module comment.
  */

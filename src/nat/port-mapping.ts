@@ -58,13 +58,40 @@ import type { NatPmpResponse } from "./natpmp";
 import { PcpProtocol, PCP_NONCE_SIZE, PcpResultCode, decodePcpResponse, encodePcpRequest, pcpResultName } from "./pcp";
 import type { PcpResponse } from "./pcp";
 
-/** The protocol a mapping was made with. */
+/**
+ * The protocol a mapping was made with.
+ *
+ * @example
+ * ```ts
+ * const method: PortMappingMethod | undefined = pm.method; // → "natpmp" once a NAT-PMP-only gateway answered
+ * new PortMappingClient({ gateway: "192.168.1.1", method: "natpmp" }); // skip the PCP probe
+ * ```
+ */
 export type PortMappingMethod = "pcp" | "natpmp";
 
-/** Transport of a mapping. */
+/**
+ * Transport of a mapping.
+ *
+ * @example
+ * ```ts
+ * const protocol: PortMappingProtocol = "tcp";
+ * pm.map(now, { protocol, internalPort: 8080, externalPort: 8080, lifetime: 3600 });
+ * ```
+ */
 export type PortMappingProtocol = "udp" | "tcp";
 
-/** What the client reports. */
+/**
+ * What the client reports.
+ *
+ * @example
+ * ```ts
+ * for (let e: PortMappingEvent | undefined; (e = pm.pollEvent()); ) {
+ *   if (e.type === "mapped") console.log(e.external, e.lifetime); // → { family: "IPv4", address: "203.0.113.7", port: 5000 } 7200
+ *   if (e.type === "failed") console.log(e.reason, e.lifetime);   // → "NO_RESOURCES" 30: retry in 30 s
+ *   if (e.type === "lost") pm.map(now, { protocol: e.protocol, internalPort: e.internalPort, lifetime: 7200 });
+ * }
+ * ```
+ */
 export type PortMappingEvent =
   /** A mapping was created or renewed (or changed by the server, RFC 6887 §14.2). */
   | {
@@ -111,7 +138,19 @@ export type PortMappingEvent =
   /** The gateway's protocol is known (first answer in auto mode). */
   | { readonly type: "method"; readonly method: PortMappingMethod };
 
-/** Configuration of a {@link PortMappingClient}. */
+/**
+ * Configuration of a {@link PortMappingClient}.
+ *
+ * @example
+ * ```ts
+ * const options: PortMappingClientOptions = {
+ *   gateway: "192.168.1.1",        // the default router
+ *   clientAddress: "192.168.1.20", // this host on that link; PCP puts it in every request
+ *   pcpProbeTransmissions: 2,      // give up on PCP sooner before trying NAT-PMP
+ * };
+ * const pm = new PortMappingClient(options);
+ * ```
+ */
 export interface PortMappingClientOptions {
   /** The gateway's IP address (the default router, RFC 6886 §3, RFC 6887 §8.1). */
   readonly gateway: string;
@@ -130,8 +169,9 @@ export interface PortMappingClientOptions {
   readonly pcpProbeTransmissions?: number;
   /** PCP MRC: sends before a request fails, 0 for no limit (RFC 6887 §8.1.1 default 0). */
   readonly pcpMaxTransmissions?: number;
-  /** PCP IRT in ms (default 3000) and MRT in ms (default 1 024 000), RFC 6887 §8.1.1. */
+  /** PCP IRT: the first retransmission timeout in ms (default 3000, RFC 6887 §8.1.1). */
   readonly pcpInitialRetransmit?: number;
+  /** PCP MRT: the cap on the retransmission timeout in ms (default 1 024 000, RFC 6887 §8.1.1). */
   readonly pcpMaxRetransmit?: number;
   /** NAT-PMP sends before a request fails (RFC 6886 §3.1 default 9). */
   readonly natPmpTransmissions?: number;
@@ -141,7 +181,15 @@ export interface PortMappingClientOptions {
   readonly maxLifetime?: number;
 }
 
-/** What {@link PortMappingClient.map} takes. */
+/**
+ * What {@link PortMappingClient.map} takes.
+ *
+ * @example
+ * ```ts
+ * const request: PortMappingRequest = { protocol: "udp", internalPort: 5000, lifetime: 7200 }; // any external port
+ * pm.map(now, request); // later: { type: "mapped", external: { ..., port: 5000 }, lifetime: 7200, ... }
+ * ```
+ */
 export interface PortMappingRequest {
   readonly protocol: PortMappingProtocol;
   /** The local port the application listens on. */
@@ -152,7 +200,15 @@ export interface PortMappingRequest {
   readonly lifetime: number;
 }
 
-/** Counters for {@link PortMappingClient.stats}. */
+/**
+ * Counters for {@link PortMappingClient.stats}.
+ *
+ * @example
+ * ```ts
+ * pm.stats(); // after one granted MAP and a stray datagram from another port:
+ * // → { transmissions: 1, retransmissions: 0, droppedForeign: 1, droppedMalformed: 0, droppedUnmatched: 0, epochResets: 0 }
+ * ```
+ */
 export interface PortMappingStats {
   transmissions: number;
   retransmissions: number;
@@ -217,7 +273,18 @@ const DISCARD_PORT = 9;
 /** Its lifetime, seconds: PCP's recommended minimum (§15). */
 const PROBE_LIFETIME = 120;
 
-/** Sans-IO PCP / NAT-PMP client: see the module comment. */
+/**
+ * Sans-IO PCP / NAT-PMP client: see the module comment.
+ *
+ * @example
+ * ```ts
+ * const pm = new PortMappingClient({ gateway: "192.168.1.1", clientAddress: "192.168.1.20" });
+ * pm.map(now, { protocol: "udp", internalPort: 5000, lifetime: 7200 });
+ * pm.pollTransmit(); // → { remote: { family: "IPv4", address: "192.168.1.1", port: 5351 }, data: <60-byte PCP MAP>, ... }
+ * // feed the gateway's answer to pm.handleReceive(now, received), then:
+ * pm.mappings(); // → [{ protocol: "udp", internalPort: 5000, external: { ..., address: "203.0.113.7", port: 5000 }, method: "pcp", expiresAt }]
+ * ```
+ */
 export class PortMappingClient implements Engine<PortMappingEvent> {
   readonly #gateway: string;
   readonly #server: TransportAddress;

@@ -97,8 +97,9 @@ export function mappedAddressOf(response: StunMessage): TransportAddress | undef
  * Sends one Binding request and waits for the answer.
  *
  * @param server - `stun:host[:port]`, `stuns:host`, `turn:host?transport=tcp`, or `host[:port]`
- * @throws {@link IcekitError} when the server does not resolve or the transaction fails; the
- *   message says why (timeout after the retransmissions, an error response, ...)
+ * @throws {@link IcekitError} when the server is not a valid URI or does not resolve
+ * @throws {@link TransactionError} when the transaction fails: `reason` says why (`timeout`
+ *   after the retransmissions, `error-response` with the STUN error code, `bad-response`...)
  *
  * @example
  * ```ts

@@ -16,10 +16,33 @@ import { IcekitError } from "../errors";
 import type { Timer } from "./clock";
 import type { Host, Socket } from "./host";
 
-/** The event type of an engine. */
+/**
+ * The event type of an engine.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (e: EngineEvent<StunClient>, now: number) => { // e: StunClientEvent
+ *   if (e.type === "success") console.log(now, e.rttMs); // → 60 60 (10 ms links, behind a NAT)
+ * };
+ * net.attach(alice, new StunClient({ random: alice.random }), { onEvent });
+ * ```
+ */
 export type EngineEvent<G> = G extends Engine<infer E> ? E : never;
 
-/** How to attach an engine. */
+/**
+ * How to attach an engine.
+ *
+ * @example
+ * ```ts
+ * // An RFC 5780 server answers on two addresses and two ports of one host.
+ * const stun = net.server(["192.0.2.1", "192.0.2.2"]);
+ * net.attach(stun, new StunServer({ primary: { address: "192.0.2.1", port: 3478 },
+ *   alternate: { address: "192.0.2.2", port: 3479 }, random: stun.random }), { port: [3478, 3479] });
+ * net.attach(alice, new StunClient({ random: alice.random }), {
+ *   port: 5000, keepEvents: false, onEvent: (e, now) => console.log(now, e.type), // → 60 success
+ * });
+ * ```
+ */
 export interface AttachOptions<E> {
   /** Port(s) to bind for the engine; default one random port. The first is where `local`-less transmits go from. */
   readonly port?: number | readonly number[];
@@ -31,7 +54,18 @@ export interface AttachOptions<E> {
   readonly keepEvents?: boolean;
 }
 
-/** An engine running on a simulated host. */
+/**
+ * An engine running on a simulated host.
+ *
+ * @example
+ * ```ts
+ * const att = net.attach(alice, new StunClient({ random: alice.random }), { port: 5000 });
+ * att.engine.request(net.now, { remote: { family: "IPv4", address: "192.0.2.10", port: 3478 } });
+ * net.runUntil(() => att.events.length > 0);
+ * att.events[0]?.type; // → "success"
+ * att.local;           // → { family: "IPv4", address: "192.168.1.2", port: 5000 }
+ * ```
+ */
 export interface Attached<G extends Engine<unknown>> {
   /** The engine itself, to call its own methods (start a transaction, ...). */
   readonly engine: G;

@@ -10,7 +10,16 @@
  */
 import { IcekitError } from "../errors";
 
-/** A scheduled callback. */
+/**
+ * A scheduled callback.
+ *
+ * @example
+ * ```ts
+ * const timer = net.after(1_000, () => alice.link.configure({ loss: 1 }));
+ * timer.time;     // → 1000, at net.now = 0
+ * timer.cancel(); // the link stays up
+ * ```
+ */
 export interface Timer {
   /** The virtual time it runs (or ran) at, in ms. */
   readonly time: number;

@@ -19,7 +19,15 @@ import type { Prng } from "./random";
 import type { NetInterface, Wiring } from "./realm";
 import { traceDrop } from "./realm";
 
-/** How to create a host. */
+/**
+ * How to create a host.
+ *
+ * @example
+ * ```ts
+ * const alice = nat.host("192.168.1.2", { name: "alice", link: { delay: 5 } });
+ * alice.name; // → "alice" (without a name: "nat1/192.168.1.2")
+ * ```
+ */
 export interface HostOptions {
   /**
    * Unique name in the network (default: its address, prefixed with its NAT's name behind a
@@ -31,13 +39,29 @@ export interface HostOptions {
   readonly link?: LinkOptions;
 }
 
-/** How to add an interface to a host. */
+/**
+ * How to add an interface to a host.
+ *
+ * @example
+ * ```ts
+ * net.addInterface(alice, "2001:db8::2", { link: { delay: 2 } });
+ * alice.addresses; // → ["192.168.1.2", "2001:db8::2"]
+ * ```
+ */
 export interface InterfaceOptions {
   /** The new interface's link. */
   readonly link?: LinkOptions;
 }
 
-/** A datagram to send: a {@link Transmit}, with `transport` (default `"udp"`) and `local` optional. */
+/**
+ * A datagram to send: a {@link Transmit}, with `transport` (default `"udp"`) and `local` optional.
+ *
+ * @example
+ * ```ts
+ * const datagram: Datagram = { remote: { family: "IPv4", address: "192.0.2.10", port: 7 }, data: new TextEncoder().encode("ping") };
+ * alice.bind().send(datagram);
+ * ```
+ */
 export interface Datagram {
   /** Destination. */
   readonly remote: TransportAddress;
@@ -53,7 +77,19 @@ export interface Datagram {
   readonly local?: TransportAddress | undefined;
 }
 
-/** A bound UDP port on a simulated host. */
+/**
+ * A bound UDP port on a simulated host.
+ *
+ * @example
+ * ```ts
+ * const echo = server.bind(7);
+ * echo.onReceive = (r) => echo.send({ remote: r.remote, data: r.data });
+ * const s = alice.bind(); // a random port in 49152-65535
+ * s.send({ remote: echo.local, data: Uint8Array.of(1, 2, 3) });
+ * net.run();
+ * s.received.length; // → 1: the echo, kept because s.onReceive is unset
+ * ```
+ */
 export interface Socket {
   /** The host it belongs to. */
   readonly host: Host;
@@ -83,7 +119,17 @@ export interface Socket {
   close(): void;
 }
 
-/** A simulated host. Create with `net.host()`, `net.server()` or `nat.host()`. */
+/**
+ * A simulated host. Create with `net.host()`, `net.server()` or `nat.host()`.
+ *
+ * @example
+ * ```ts
+ * const h = net.host("192.0.2.77");
+ * h.name;             // → "192.0.2.77"
+ * h.bind(5000).local; // → { family: "IPv4", address: "192.0.2.77", port: 5000 }
+ * const client = new StunClient({ random: h.fork("stun") });
+ * ```
+ */
 export interface Host {
   /** Unique name in its network; the trace and the random streams use it. */
   readonly name: string;

@@ -17,7 +17,15 @@ import { IcekitError } from "../errors";
 import type { Prng } from "./random";
 import type { DropReason } from "./trace";
 
-/** What a link does to datagrams. All fields optional; the defaults are a perfect link. */
+/**
+ * What a link does to datagrams. All fields optional; the defaults are a perfect link.
+ *
+ * @example
+ * ```ts
+ * const mobile: LinkOptions = { delay: 40, jitter: 10, loss: 0.02, bandwidth: 2_000_000, queue: 64_000 };
+ * const phone = net.nat(symmetric(), { link: mobile }).host();
+ * ```
+ */
 export interface LinkOptions {
   /** One-way propagation delay in ms. Default 0. */
   readonly delay?: number;
@@ -42,7 +50,15 @@ export interface LinkOptions {
   readonly mtu?: number;
 }
 
-/** Counters of one link, both directions together. */
+/**
+ * Counters of one link, both directions together.
+ *
+ * @example
+ * ```ts
+ * // After one STUN Binding transaction of alice's:
+ * alice.link.stats; // → { packets: 2, bytes: 124, lost: 0, duplicated: 0, reordered: 0, mtu: 0, queue: 0 }
+ * ```
+ */
 export interface LinkStats {
   /** Datagrams offered to the link. */
   packets: number;
@@ -60,10 +76,28 @@ export interface LinkStats {
   queue: number;
 }
 
-/** Which way a datagram crosses a link: from the node to its router, or back. */
+/**
+ * Which way a datagram crosses a link: from the node to its router, or back.
+ *
+ * @example
+ * ```ts
+ * const link = new Link("test", new Prng(1), { delay: 20 });
+ * link.carry(0, 1200, "up");   // → { arrivals: [20] }
+ * link.carry(0, 1600, "down"); // → { drop: "mtu" }
+ * ```
+ */
 export type LinkDirection = "up" | "down";
 
-/** The outcome of offering a datagram to a link: arrival times (two when duplicated) or a drop. */
+/**
+ * The outcome of offering a datagram to a link: arrival times (two when duplicated) or a drop.
+ *
+ * @example
+ * ```ts
+ * const outcome: LinkOutcome = link.carry(now, wireSize(packet), "up");
+ * if ("drop" in outcome) traceDrop(w, link.name, packet, outcome.drop);
+ * else for (const t of outcome.arrivals) scheduler.at(t, () => deliver(packet));
+ * ```
+ */
 export type LinkOutcome = { readonly drop: DropReason } | { readonly arrivals: readonly number[] };
 
 interface Resolved {
@@ -120,7 +154,15 @@ const PERFECT: Resolved = {
   mtu: 1500,
 };
 
-/** One node's link to its router. Change its conditions mid-run with {@link Link.configure}. */
+/**
+ * One node's link to its router. Change its conditions mid-run with {@link Link.configure}.
+ *
+ * @example
+ * ```ts
+ * alice.link.options.delay;             // → 5, as created with { link: { delay: 5 } }
+ * net.at(10_000, () => alice.link.configure({ loss: 1 })); // cut alice off at 10 s
+ * ```
+ */
 export class Link {
   /** The owning node's name (and interface number after the first). */
   readonly name: string;

@@ -26,7 +26,15 @@ import { Network } from "./network";
 import { attachTurnServer } from "./turn";
 import { fullCone, portRestrictedCone, restrictedCone, symmetric } from "./presets";
 
-/** A row (and column) of the matrix: a name and the NAT in front of the agent (undefined: none). */
+/**
+ * A row (and column) of the matrix: a name and the NAT in front of the agent (undefined: none).
+ *
+ * @example
+ * ```ts
+ * const noHairpin: MatrixBehavior = { name: "prc-no-hairpin", behavior: portRestrictedCone({ hairpinning: false }) };
+ * runNatMatrix({ behaviors: ["open", noHairpin] }); // 4 cells, names mixed with your own rows
+ * ```
+ */
 export interface MatrixBehavior {
   readonly name: string;
   readonly behavior: NatBehavior | undefined;
@@ -48,6 +56,13 @@ function comboName(mapping: EndpointDependence, filtering: EndpointDependence): 
  * the five RFC 4787 mapping × filtering combinations they leave out. The other four of the nine
  * combinations are the named ones (EIM/EIF full cone, EIM/ADF restricted cone, EIM/APDF port
  * restricted cone, APDM/APDF symmetric, here with random ports as RFC 3489 describes it).
+ *
+ * @example
+ * ```ts
+ * MATRIX_BEHAVIORS.map((b) => b.name);
+ * // → ["open", "full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
+ * //    "ADM/EIF", "ADM/ADF", "ADM/APDF", "APDM/EIF", "APDM/ADF"]
+ * ```
  */
 export const MATRIX_BEHAVIORS: readonly MatrixBehavior[] = [
   { name: "open", behavior: undefined },
@@ -66,7 +81,14 @@ export const MATRIX_BEHAVIORS: readonly MatrixBehavior[] = [
   ).map(([mapping, filtering]) => ({ name: comboName(mapping, filtering), behavior: natBehavior({ mapping, filtering }) })),
 ];
 
-/** The four RFC 3489 names the seed articles use, the demo's compact matrix. */
+/**
+ * The four RFC 3489 names the seed articles use, the demo's compact matrix.
+ *
+ * @example
+ * ```ts
+ * const cells = runNatMatrix({ behaviors: SEED_BEHAVIORS }); // 4 × 4 = 16 cells
+ * ```
+ */
 export const SEED_BEHAVIORS: readonly string[] = ["full-cone", "restricted-cone", "port-restricted-cone", "symmetric"];
 
 /**
@@ -95,6 +117,14 @@ export const SEED_BEHAVIORS: readonly string[] = ["full-cone", "restricted-cone"
  *     mapping); an APDM side answers from yet another new port. So the ping-pong ends, and the
  *     pair is valid both ways, when either side is ADM; two APDM sides never converge.
  *     So symmetric ↔ symmetric, and symmetric ↔ anything dependent, needs the relay.
+ *
+ * @example
+ * ```ts
+ * expectedPath(fullCone(), portRestrictedCone());  // → "direct"
+ * expectedPath(symmetric(), restrictedCone());     // → "direct": the cone learns a peer-reflexive address
+ * expectedPath(symmetric(), portRestrictedCone()); // → "relay"
+ * expectedPath(undefined, symmetric());            // → "direct" (no NAT on one side)
+ * ```
  */
 export function expectedPath(a: NatBehavior | undefined, b: NatBehavior | undefined): "direct" | "relay" {
   const eim = (n: NatBehavior | undefined) => n === undefined || n.mapping === "endpoint-independent";
@@ -109,7 +139,16 @@ export function expectedPath(a: NatBehavior | undefined, b: NatBehavior | undefi
   return dependentMeet(a, b) || dependentMeet(b, a) ? "direct" : "relay";
 }
 
-/** One cell of the matrix. */
+/**
+ * One cell of the matrix.
+ *
+ * @example
+ * ```ts
+ * const [cell] = runNatMatrix({ behaviors: ["port-restricted-cone"] });
+ * // → { a: "port-restricted-cone", b: "port-restricted-cone", connected: true, path: "direct",
+ * //     pair: "srflx-srflx", ms: 1310, expected: "direct", ok: true }
+ * ```
+ */
 export interface MatrixCell {
   /** Row: the controlling agent's NAT. */
   readonly a: string;
@@ -129,7 +168,15 @@ export interface MatrixCell {
   readonly ok: boolean;
 }
 
-/** Options for {@link runNatMatrix}. */
+/**
+ * Options for {@link runNatMatrix}.
+ *
+ * @example
+ * ```ts
+ * runNatMatrix({ seed: 3, loss: 0.05, behaviors: ["full-cone", "symmetric"], timeout: 30_000,
+ *   onCell: (c, i, n) => console.log(`${i + 1}/${n} ${c.a} → ${c.b}: ${c.path ?? "failed"}`) });
+ * ```
+ */
 export interface NatMatrixOptions {
   /** Simulator seed (default 1); the same seed gives the same matrix. */
   readonly seed?: number;
@@ -155,6 +202,15 @@ const SIGNAL_DELAY = 50;
  * on a fresh network, in order. Pure and deterministic: the result is a function of the options.
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` for an unknown behaviour name or a bad loss
+ *
+ * @example
+ * ```ts
+ * const cells = runNatMatrix({ behaviors: ["symmetric", "port-restricted-cone"] });
+ * cells.map((c) => `${c.a}/${c.b}: ${c.path}`);
+ * // → ["symmetric/symmetric: relay", "symmetric/port-restricted-cone: relay",
+ * //    "port-restricted-cone/symmetric: relay", "port-restricted-cone/port-restricted-cone: direct"]
+ * cells.every((c) => c.ok); // → true: every cell took the path RFC 4787 predicts
+ * ```
  */
 export function runNatMatrix(options: NatMatrixOptions = {}): MatrixCell[] {
   const loss = options.loss ?? 0;

@@ -21,10 +21,24 @@ import { IcekitError } from "../errors";
 /**
  * How much of the remote endpoint a NAT's mapping (RFC 4787 §4.1) or filter (§5) depends on:
  * nothing, its IP address, or its IP address and port.
+ *
+ * @example
+ * ```ts
+ * const kinds: EndpointDependence[] = ["endpoint-independent", "address-dependent", "address-and-port-dependent"];
+ * for (const mapping of kinds) for (const filtering of kinds) net.nat({ mapping, filtering }); // the 9 RFC 4787 NATs
+ * ```
  */
 export type EndpointDependence = "endpoint-independent" | "address-dependent" | "address-and-port-dependent";
 
-/** How a NAT picks the external port of a new mapping (RFC 4787 §4.2.1). */
+/**
+ * How a NAT picks the external port of a new mapping (RFC 4787 §4.2.1).
+ *
+ * @example
+ * ```ts
+ * // First mapping gets 40000, the next 40001, ...: a peer can predict the next port.
+ * net.nat(fullCone({ portAssignment: "sequential", portRange: [40000, 40099] }));
+ * ```
+ */
 export type PortAssignment =
   /** Use the internal port when it is free on the external address; otherwise the next free one above it. */
   | "preserve"
@@ -33,7 +47,19 @@ export type PortAssignment =
   /** A uniformly random free port in `portRange` ("no port preservation"). */
   | "random";
 
-/** A simulated NAT's behaviour: every RFC 4787 property, independently. */
+/**
+ * A simulated NAT's behaviour: every RFC 4787 property, independently.
+ *
+ * @example
+ * ```ts
+ * // A carrier-grade NAT: a pool of two addresses, no hairpinning, 60 s idle timeout.
+ * const cgnat: NatBehavior = natBehavior({
+ *   mapping: "address-dependent", pooling: "arbitrary", hairpinning: false, mappingLifetime: 60_000,
+ * });
+ * const isp = net.nat(cgnat, { lan: "100.64.0.0/10", external: ["203.0.113.1", "203.0.113.2"] });
+ * const home = isp.nat(portRestrictedCone()); // a home NAT behind it
+ * ```
+ */
 export interface NatBehavior {
   /** RFC 4787 §4.1: when a mapping X:x → X':x' is reused for a new destination Y:y. */
   readonly mapping: EndpointDependence;
@@ -64,6 +90,13 @@ export interface NatBehavior {
 /**
  * The defaults: a BEHAVE-compliant home NAT (RFC 4787 REQ-1, 2, 5, 6, 9) with
  * address-and-port-dependent filtering and port preservation, like a Linux masquerade.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_NAT_BEHAVIOR.filtering;       // → "address-and-port-dependent"
+ * DEFAULT_NAT_BEHAVIOR.mappingLifetime; // → 120000 (RFC 4787 REQ-5's minimum)
+ * net.nat(); // the same as net.nat(DEFAULT_NAT_BEHAVIOR)
+ * ```
  */
 export const DEFAULT_NAT_BEHAVIOR: NatBehavior = {
   mapping: "endpoint-independent",
@@ -89,6 +122,12 @@ function oneOf(name: string, value: unknown, allowed: readonly string[]): void {
 /**
  * A complete behaviour: `overrides` on top of {@link DEFAULT_NAT_BEHAVIOR}, checked.
  *
+ * @example
+ * ```ts
+ * natBehavior({ mapping: "address-dependent" }).filtering; // → "address-and-port-dependent" (the default)
+ * natBehavior({ mappingLifetime: 0 }); // throws IcekitError INVALID_ARGUMENT
+ * ```
+ *
  * @throws {@link IcekitError} for values outside the allowed sets or ranges.
  */
 export function natBehavior(overrides: Partial<NatBehavior> = {}): NatBehavior {
@@ -111,7 +150,14 @@ export function natBehavior(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return b;
 }
 
-/** The RFC 3489 §5 name of a NAT, in the CLI's spelling, or `blocked` for a UDP firewall. */
+/**
+ * The RFC 3489 §5 name of a NAT, in the CLI's spelling, or `blocked` for a UDP firewall.
+ *
+ * @example
+ * ```ts
+ * const name: ClassicNatName = classicNatName(net.nat(symmetric()).behavior); // → "symmetric"
+ * ```
+ */
 export type ClassicNatName = "full-cone" | "restricted-cone" | "port-restricted-cone" | "symmetric" | "blocked";
 
 /**
@@ -119,6 +165,13 @@ export type ClassicNatName = "full-cone" | "restricted-cone" | "port-restricted-
  * differ in filtering (full cone: endpoint-independent; restricted: address-dependent; port
  * restricted: address-and-port-dependent). Any other mapping is called symmetric, as RFC 5780
  * clients report it.
+ *
+ * @example
+ * ```ts
+ * classicNatName(restrictedCone()); // → "restricted-cone"
+ * classicNatName({ mapping: "address-dependent", filtering: "endpoint-independent" }); // → "symmetric"
+ * classicNatName(udpBlocked());     // → "blocked"
+ * ```
  */
 export function classicNatName(b: Pick<NatBehavior, "mapping" | "filtering"> & Partial<Pick<NatBehavior, "blockUdp">>): ClassicNatName {
   if (b.blockUdp) return "blocked";

@@ -4,6 +4,7 @@
  * ```ts
  * const net = new Network({ seed: 7 });
  * const server = net.server("192.0.2.10", { link: { delay: 20 } });
+ * net.attach(server, new StunServer({ random: server.random }), { port: 3478 });
  * const nat = net.nat(portRestrictedCone());
  * const alice = nat.host("192.168.1.2", { name: "alice" });
  * const att = net.attach(alice, new StunClient({ random: alice.random }), { port: 5000 });
@@ -39,7 +40,15 @@ import type { Wiring } from "./realm";
 import type { NetworkStats, TraceEvent } from "./trace";
 import { Tracer, formatTrace, traceJson } from "./trace";
 
-/** How to create a {@link Network}. */
+/**
+ * How to create a {@link Network}.
+ *
+ * @example
+ * ```ts
+ * const net = new Network({ seed: 42, link: { delay: 10, loss: 0.01 }, trace: false });
+ * net.seed; // → 42
+ * ```
+ */
 export interface NetworkOptions {
   /** The seed every random stream is forked from (any safe integer). Default 1. */
   readonly seed?: number;
@@ -56,7 +65,16 @@ export interface NetworkOptions {
   readonly maxEvents?: number;
 }
 
-/** How far {@link Network.run} goes. With none of them, it runs until nothing is scheduled. */
+/**
+ * How far {@link Network.run} goes. With none of them, it runs until nothing is scheduled.
+ *
+ * @example
+ * ```ts
+ * net.run({ duration: 5_000 }); // → events processed; net.now is now 5000
+ * net.run({ until: 60_000 });   // to virtual time 60 s, idle or not
+ * net.run({ steps: 1 });        // exactly one event
+ * ```
+ */
 export interface RunOptions {
   /** Absolute virtual time (ms) to run to; the clock ends there even if idle. */
   readonly until?: number;
@@ -66,7 +84,14 @@ export interface RunOptions {
   readonly steps?: number;
 }
 
-/** How long {@link Network.runUntil} waits. */
+/**
+ * How long {@link Network.runUntil} waits.
+ *
+ * @example
+ * ```ts
+ * const answered = net.runUntil(() => att.events.length > 0, { timeout: 10_000 }); // → true
+ * ```
+ */
 export interface RunUntilOptions {
   /** Virtual ms to wait for the predicate (default 60 000). */
   readonly timeout?: number;
@@ -83,6 +108,18 @@ const DEFAULT_LAN = "192.168.1.0/24";
 /**
  * A deterministic virtual network. Build it with {@link host}, {@link server}, {@link nat};
  * run engines on its hosts with {@link attach}; advance virtual time with {@link run}.
+ *
+ * @example
+ * ```ts
+ * const net = new Network({ seed: 7, link: { delay: 10 } });
+ * const stun = net.server("192.0.2.10");
+ * net.attach(stun, new StunServer({ random: stun.random }), { port: 3478 });
+ * const alice = net.nat(portRestrictedCone()).host(); // 192.168.1.2 behind 198.51.100.1
+ * const att = net.attach(alice, new StunClient({ random: alice.random }));
+ * att.engine.request(net.now, { remote: { family: "IPv4", address: "192.0.2.10", port: 3478 } });
+ * net.run({ duration: 1_000 });
+ * net.stats().delivered; // → 2: the request and its response
+ * ```
  */
 export class Network {
   /** The seed, reduced to 32 bits. */

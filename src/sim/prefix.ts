@@ -8,7 +8,15 @@ import type { AddressFamily } from "../bytes/ip";
 import { formatIp, parseIPv4Into, parseIPv6Into } from "../bytes/ip";
 import { IcekitError } from "../errors";
 
-/** A parsed prefix. */
+/**
+ * A parsed prefix.
+ *
+ * @example
+ * ```ts
+ * const lan: Prefix = parsePrefix("192.168.1.0/24");
+ * lan.text; // → "192.168.1.0/24"; lan.bytes → Uint8Array [192, 168, 1, 0], lan.length → 24
+ * ```
+ */
 export interface Prefix {
   readonly family: AddressFamily;
   /** Network bytes (4 or 16), host bits zeroed. */
@@ -19,7 +27,16 @@ export interface Prefix {
   readonly text: string;
 }
 
-/** Parses an address into 4 or 16 bytes, or undefined. */
+/**
+ * Parses an address into 4 or 16 bytes, or undefined.
+ *
+ * @example
+ * ```ts
+ * addressBytes("192.0.2.1");   // → Uint8Array [192, 0, 2, 1]
+ * addressBytes("::1")?.length; // → 16
+ * addressBytes("nope");        // → undefined
+ * ```
+ */
 export function addressBytes(text: string): Uint8Array | undefined {
   const v4 = new Uint8Array(4);
   if (parseIPv4Into(text, v4)) return v4;
@@ -30,6 +47,13 @@ export function addressBytes(text: string): Uint8Array | undefined {
 
 /**
  * Parses `address/length`; a bare address is a host prefix (/32 or /128).
+ *
+ * @example
+ * ```ts
+ * parsePrefix("10.1.2.3/8").text;     // → "10.0.0.0/8": host bits are zeroed
+ * parsePrefix("2001:db8::1/32").text; // → "2001:db8::/32"
+ * parsePrefix("192.0.2.7").text;      // → "192.0.2.7/32"
+ * ```
  *
  * @throws {@link IcekitError} for anything else.
  */
@@ -46,7 +70,15 @@ export function parsePrefix(cidr: string): Prefix {
   return { family: bytes.length === 4 ? "IPv4" : "IPv6", bytes, length, text: `${formatIp(bytes)}/${length}` };
 }
 
-/** True when `address` (4 or 16 bytes) lies inside `prefix`. */
+/**
+ * True when `address` (4 or 16 bytes) lies inside `prefix`.
+ *
+ * @example
+ * ```ts
+ * prefixContains(parsePrefix("192.168.1.0/24"), addressBytes("192.168.1.20")!); // → true
+ * prefixContains(parsePrefix("192.168.1.0/24"), addressBytes("192.168.2.1")!);  // → false
+ * ```
+ */
 export function prefixContains(prefix: Prefix, address: Uint8Array): boolean {
   if (address.length !== prefix.bytes.length) return false;
   const full = prefix.length >> 3;
@@ -60,6 +92,13 @@ export function prefixContains(prefix: Prefix, address: Uint8Array): boolean {
 /**
  * The `n`th address of a prefix (n = 0 is the network address), or undefined when the prefix
  * has fewer than n + 1 addresses.
+ *
+ * @example
+ * ```ts
+ * nthAddress(parsePrefix("192.168.1.0/24"), 2);   // → "192.168.1.2", a NAT's first host
+ * nthAddress(parsePrefix("100.64.0.0/10"), 300);  // → "100.64.1.44"
+ * nthAddress(parsePrefix("192.168.1.0/24"), 256); // → undefined: the /24 is full
+ * ```
  */
 export function nthAddress(prefix: Prefix, n: number): string | undefined {
   const max = prefix.bytes.length * 8;

@@ -19,17 +19,40 @@
 import type { NatBehavior } from "./nat-behavior";
 import { natBehavior } from "./nat-behavior";
 
-/** RFC 3489 full cone: endpoint-independent mapping and filtering. */
+/**
+ * RFC 3489 full cone: endpoint-independent mapping and filtering.
+ *
+ * @example
+ * ```ts
+ * const nat = net.nat(fullCone());
+ * nat.behavior.filtering; // → "endpoint-independent": anyone can send to a mapping once it exists
+ * ```
+ */
 export function fullCone(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return natBehavior({ mapping: "endpoint-independent", filtering: "endpoint-independent", ...overrides });
 }
 
-/** RFC 3489 restricted cone: endpoint-independent mapping, address-dependent filtering. */
+/**
+ * RFC 3489 restricted cone: endpoint-independent mapping, address-dependent filtering.
+ *
+ * @example
+ * ```ts
+ * restrictedCone().filtering;                           // → "address-dependent"
+ * net.nat(restrictedCone({ portAssignment: "random" })); // same filtering, unpredictable ports
+ * ```
+ */
 export function restrictedCone(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return natBehavior({ mapping: "endpoint-independent", filtering: "address-dependent", ...overrides });
 }
 
-/** RFC 3489 port restricted cone: endpoint-independent mapping, address-and-port-dependent filtering. */
+/**
+ * RFC 3489 port restricted cone: endpoint-independent mapping, address-and-port-dependent filtering.
+ *
+ * @example
+ * ```ts
+ * const alice = net.nat(portRestrictedCone({ hairpinning: false })).host(); // most home routers
+ * ```
+ */
 export function portRestrictedCone(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return natBehavior({ mapping: "endpoint-independent", filtering: "address-and-port-dependent", ...overrides });
 }
@@ -37,6 +60,12 @@ export function portRestrictedCone(overrides: Partial<NatBehavior> = {}): NatBeh
 /**
  * RFC 3489 symmetric: address-and-port-dependent mapping and filtering, random external ports
  * (so that a peer cannot guess the next mapping).
+ *
+ * @example
+ * ```ts
+ * symmetric().portAssignment; // → "random"
+ * expectedPath(symmetric(), portRestrictedCone()); // → "relay": ICE needs TURN between these two
+ * ```
  */
 export function symmetric(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return natBehavior({
@@ -47,7 +76,15 @@ export function symmetric(overrides: Partial<NatBehavior> = {}): NatBehavior {
   });
 }
 
-/** A firewall that drops every UDP datagram in both directions: what RFC 5780 clients report as blocked. */
+/**
+ * A firewall that drops every UDP datagram in both directions: what RFC 5780 clients report as blocked.
+ *
+ * @example
+ * ```ts
+ * const office = net.nat(udpBlocked()).host(); // its datagrams are dropped, traced as "blocked"
+ * classicNatName(udpBlocked()); // → "blocked"
+ * ```
+ */
 export function udpBlocked(overrides: Partial<NatBehavior> = {}): NatBehavior {
   return natBehavior({ blockUdp: true, ...overrides });
 }

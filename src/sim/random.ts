@@ -18,14 +18,30 @@ import type { RandomSource } from "../engine";
 
 const TWO_POW_32 = 4294967296;
 
-/** Murmur3's 32-bit finaliser: a bijective avalanche on 32-bit integers. */
+/**
+ * Murmur3's 32-bit finaliser: a bijective avalanche on 32-bit integers.
+ *
+ * @example
+ * ```ts
+ * mix32(1); // → 1364076727: neighbouring inputs give unrelated outputs
+ * mix32(0); // → 0, its one fixed point
+ * ```
+ */
 export function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** FNV-1a (32-bit) of a string's UTF-16 code units: turns a fork label into a number. */
+/**
+ * FNV-1a (32-bit) of a string's UTF-16 code units: turns a fork label into a number.
+ *
+ * @example
+ * ```ts
+ * labelHash("alice"); // → 1478347799
+ * labelHash("");      // → 2166136261, the FNV-1a offset basis
+ * ```
+ */
 export function labelHash(label: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < label.length; i++) {
@@ -38,6 +54,13 @@ export function labelHash(label: string): number {
 
 /**
  * Reduces a seed to 32 bits. Any safe integer is accepted; seeds below 2^32 are used as they are.
+ *
+ * @example
+ * ```ts
+ * normalizeSeed(42);          // → 42
+ * normalizeSeed(2 ** 40 + 5); // → 1164980570, the seed new Network({ seed: 2 ** 40 + 5 }) reports
+ * normalizeSeed(1.5);         // throws IcekitError INVALID_ARGUMENT
+ * ```
  *
  * @throws {@link IcekitError} when `seed` is not a safe integer.
  */

@@ -12,7 +12,15 @@
 import type { TransportAddress } from "../bytes/ip";
 import { formatTransportAddress } from "../bytes/ip";
 
-/** What happened to a packet. */
+/**
+ * What happened to a packet.
+ *
+ * @example
+ * ```ts
+ * // One STUN Binding transaction through a NAT, request then response:
+ * net.trace.map((e) => e.kind); // → ["send", "hop", "translate", "hop", "deliver", "send", ...]
+ * ```
+ */
 export type TraceKind =
   /** A socket handed the datagram to the network. */
   | "send"
@@ -27,7 +35,18 @@ export type TraceKind =
   /** It was discarded; `reason` says why. */
   | "drop";
 
-/** Why a packet was discarded. */
+/**
+ * Why a packet was discarded.
+ *
+ * @example
+ * ```ts
+ * // A stranger sends to alice's mapping on a port-restricted cone NAT:
+ * const stranger = net.host("192.0.2.66").bind();
+ * stranger.send({ remote: { family: "IPv4", address: "198.51.100.1", port: 5000 }, data: Uint8Array.of(1) });
+ * net.run();
+ * net.trace.filter((e) => e.kind === "drop").map((e) => e.reason); // → ["filtered"]
+ * ```
+ */
 export type DropReason =
   /** A link lost it (its `loss` probability). */
   | "loss"
@@ -54,7 +73,17 @@ export type DropReason =
   /** A transport the simulator does not carry (only UDP is modelled). */
   | "transport";
 
-/** One record of the trace. */
+/**
+ * One record of the trace.
+ *
+ * @example
+ * ```ts
+ * net.trace[0]; // → { time: 0, kind: "send", at: "alice", packet: 1, bytes: 28,
+ * //   src: { family: "IPv4", address: "192.168.1.2", port: 5000 },
+ * //   dst: { family: "IPv4", address: "192.0.2.10", port: 3478 } }
+ * const network = new Network({ onTrace: (e: TraceEvent) => console.log(formatTraceEvent(e)) });
+ * ```
+ */
 export interface TraceEvent {
   /** Virtual time in ms. */
   readonly time: number;
@@ -78,7 +107,15 @@ export interface TraceEvent {
   readonly translated?: { readonly src: TransportAddress; readonly dst: TransportAddress };
 }
 
-/** Counters over a whole network. */
+/**
+ * Counters over a whole network.
+ *
+ * @example
+ * ```ts
+ * // After one STUN Binding transaction through a NAT:
+ * net.stats(); // → { sent: 2, delivered: 2, translated: 2, duplicated: 0, dropped: 0, drops: {} }
+ * ```
+ */
 export interface NetworkStats {
   /** Datagrams handed to the network by sockets. */
   sent: number;
@@ -94,19 +131,42 @@ export interface NetworkStats {
   drops: Partial<Record<DropReason, number>>;
 }
 
-/** The JSON line of one event: the form {@link traceHash} hashes. Key order is fixed. */
+/**
+ * The JSON line of one event: the form {@link traceHash} hashes. Key order is fixed.
+ *
+ * @example
+ * ```ts
+ * traceLine(net.trace[0]!);
+ * // → '{"time":0,"kind":"send","at":"alice","packet":1,"src":{"family":"IPv4","address":"192.168.1.2","port":5000},...,"bytes":28}'
+ * ```
+ */
 export function traceLine(event: TraceEvent): string {
   return JSON.stringify(event);
 }
 
-/** The whole trace as JSON lines, each ending in a newline. */
+/**
+ * The whole trace as JSON lines, each ending in a newline.
+ *
+ * @example
+ * ```ts
+ * writeFileSync("run.jsonl", traceJson(net.trace)); // the same text as net.traceJson()
+ * ```
+ */
 export function traceJson(events: readonly TraceEvent[]): string {
   let s = "";
   for (const e of events) s += traceLine(e) + "\n";
   return s;
 }
 
-/** One event as a line of text: time, kind, place, packet, addresses, and what happened. */
+/**
+ * One event as a line of text: time, kind, place, packet, addresses, and what happened.
+ *
+ * @example
+ * ```ts
+ * formatTraceEvent(net.trace[0]!);
+ * // → "       0.000  send      alice              #1     192.168.1.2:5000 > 192.0.2.10:3478 28B"
+ * ```
+ */
 export function formatTraceEvent(e: TraceEvent): string {
   const head = `${e.time.toFixed(3).padStart(12)}  ${e.kind.padEnd(9)} ${e.at.padEnd(18)} #${String(e.packet).padEnd(5)}`;
   let s = `${head} ${formatTransportAddress(e.src)} > ${formatTransportAddress(e.dst)} ${e.bytes}B`;
@@ -116,7 +176,16 @@ export function formatTraceEvent(e: TraceEvent): string {
   return s;
 }
 
-/** The trace as printable text, one event per line. */
+/**
+ * The trace as printable text, one event per line.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTrace(net.trace.filter((e) => e.at === "nat1")));
+ * // →      10.000  translate nat1               #1     192.168.1.2:5000 > 192.0.2.10:3478 28B => 198.51.100.1:5000 > 192.0.2.10:3478
+ * //         50.000  translate nat1               #2     192.0.2.10:3478 > 198.51.100.1:5000 40B => 192.0.2.10:3478 > 192.168.1.2:5000
+ * ```
+ */
 export function formatTrace(events: readonly TraceEvent[]): string {
   return events.map(formatTraceEvent).join("\n");
 }
@@ -124,6 +193,13 @@ export function formatTrace(events: readonly TraceEvent[]): string {
 /**
  * FNV-1a 64 of text's UTF-8 bytes, computed on four 16-bit limbs so that it stays exact in
  * JavaScript numbers. Feed chunks with {@link Fnv64.update}, read {@link Fnv64.hex}.
+ *
+ * @example
+ * ```ts
+ * new Fnv64().update("hello").hex();             // → "a430d84680aabd0b"
+ * new Fnv64().update("hel").update("lo").hex();  // → "a430d84680aabd0b": chunking does not matter
+ * new Fnv64().hex();                             // → "cbf29ce484222325", the offset basis
+ * ```
  */
 export class Fnv64 {
   // offset basis 0xcbf29ce484222325, lowest limb first
@@ -168,7 +244,15 @@ export class Fnv64 {
   }
 }
 
-/** FNV-1a 64 over the trace's JSON lines ({@link traceJson}), as 16 hex digits. */
+/**
+ * FNV-1a 64 over the trace's JSON lines ({@link traceJson}), as 16 hex digits.
+ *
+ * @example
+ * ```ts
+ * // Two runs of the same program with the same seed:
+ * expect(traceHash(run(7).trace)).toBe(traceHash(run(7).trace)); // e.g. "5cae114cd5330de8" both times
+ * ```
+ */
 export function traceHash(events: readonly TraceEvent[]): string {
   const h = new Fnv64();
   for (const e of events) h.update(traceLine(e) + "\n");
@@ -178,6 +262,14 @@ export function traceHash(events: readonly TraceEvent[]): string {
 /**
  * Records events for a network: keeps them (unless told not to), hashes them as they come, and
  * counts. Internal to the simulator.
+ *
+ * @example
+ * ```ts
+ * const tracer = new Tracer(true, undefined);
+ * tracer.record({ time: 0, kind: "send", at: "alice", packet: 1, src, dst, bytes: 28 });
+ * tracer.stats.sent;                          // → 1
+ * tracer.hash() === traceHash(tracer.events); // → true
+ * ```
  */
 export class Tracer {
   /** Every event so far, when keeping is on. */
