@@ -19,3 +19,4 @@ export * from "./ice-mux";
 export * from "./port-mapping";
 export * from "./udp";
 export * from "./gateway-probe";
+export * from "./upnp";

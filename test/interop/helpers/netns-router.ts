@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { start, waitFor, type Started } from "./process";
 
 /**
- * A home-router topology with miniupnpd as the gateway (NAT-PMP and PCP on, UPnP off):
+ * A home-router topology with miniupnpd as the gateway (NAT-PMP and PCP on; UPnP IGD too with
+ * `{ upnp: true }`):
  *
  *   lan ns 10.88.0.2/24  ──  router ns 10.88.0.1 | 11.88.0.1 (wan)  ──  wan ns 11.88.0.10
  *
@@ -29,6 +30,13 @@ export interface RouterTopology {
   readonly wanIp: string;
   /** The running miniupnpd (foreground, `-d`). */
   readonly miniupnpd: Started;
+  /** The LAN-side interface names: the LAN host's and the router's. */
+  readonly lanIf: string;
+  readonly routerLanIf: string;
+  /** miniupnpd's HTTP port when UPnP is on (fixed so the description URL is known). */
+  readonly upnpHttpPort: number | undefined;
+  /** The device description URL when UPnP is on. */
+  readonly upnpLocation: string | undefined;
   /** Runs a command inside a namespace, returning stdout. */
   exec(ns: string, cmd: string, args: readonly string[]): string;
   destroy(): Promise<void>;
@@ -43,8 +51,28 @@ export function hasMiniupnpd(): boolean {
   return existsSync("/usr/sbin/miniupnpd");
 }
 
+/** Options for {@link buildRouterTopology}. */
+export interface RouterTopologyOptions {
+  /**
+   * Also turn on miniupnpd's UPnP IGD (SSDP on the LAN interface, HTTP on a fixed port) and
+   * give the LAN host a route for SSDP multicast.
+   */
+  readonly upnp?: boolean;
+  /**
+   * miniupnpd's `secure_mode` (default on): clients may only map ports to their own address.
+   * Off lets one LAN host map to another address, e.g. to take a port for a conflict test.
+   */
+  readonly secureMode?: boolean;
+  /** miniupnpd's `force_igd_desc_v1`: describe an IGD:1 with WANIPConnection:1 (no AddAnyPortMapping). */
+  readonly forceIgdV1?: boolean;
+}
+
+/** miniupnpd's HTTP port with UPnP on. */
+const UPNP_HTTP_PORT = 5000;
+
 /** Builds the topology and starts miniupnpd in the router namespace. */
-export async function buildRouterTopology(): Promise<RouterTopology> {
+export async function buildRouterTopology(options: RouterTopologyOptions = {}): Promise<RouterTopology> {
+  const upnp = options.upnp ?? false;
   const tag = `mu${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
   const [lan, router, wan] = [`${tag}l`, `${tag}r`, `${tag}w`];
   const dir = mkdtempSync(join(tmpdir(), "icekit-miniupnpd-"));
@@ -95,9 +123,19 @@ table inet filter {
         `ext_ifname=${tag}x`,
         `listening_ip=${tag}b`,
         "enable_natpmp=yes", // NAT-PMP and PCP share port 5351 and this switch (miniupnpd 2.3.1)
-        "enable_upnp=no",
+        ...(upnp
+          ? [
+              "enable_upnp=yes",
+              `port=${UPNP_HTTP_PORT}`,
+              "uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b",
+              "friendly_name=icekit test router",
+              "notify_interval=60",
+              "system_uptime=yes",
+              `force_igd_desc_v1=${options.forceIgdV1 ? "yes" : "no"}`,
+            ]
+          : ["enable_upnp=no"]),
         "ipv6_disable=yes",
-        "secure_mode=yes",
+        `secure_mode=${options.secureMode === false ? "no" : "yes"}`,
         "min_lifetime=60",
         `lease_file=${join(dir, "leases")}`,
         "allow 1-65535 10.88.0.0/24 1-65535",
@@ -105,8 +143,14 @@ table inet filter {
         "",
       ].join("\n"),
     );
+    if (upnp) {
+      // SSDP multicast from the LAN host: without a route for 239.0.0.0/8 the kernel picks the
+      // default route's interface anyway, but an explicit route makes the choice plain.
+      ns(lan, "ip", "route", "add", "239.0.0.0/8", "dev", `${tag}a`);
+    }
     miniupnpd = start("ip", ["netns", "exec", router, "/usr/sbin/miniupnpd", "-f", conf, "-d"]);
     await waitFor(async () => miniupnpd!.output().includes("Listening for NAT-PMP/PCP traffic"), 10_000, `miniupnpd to listen:\n${miniupnpd.output()}`);
+    if (upnp) await waitFor(async () => /HTTP listening on port/.test(miniupnpd!.output()), 10_000, `miniupnpd's HTTP server:\n${miniupnpd.output()}`);
     if (/impossible|disabled/i.test(miniupnpd.output())) throw new Error(`miniupnpd will not forward:\n${miniupnpd.output()}`);
   } catch (e) {
     await destroy();
@@ -121,6 +165,10 @@ table inet filter {
     routerWanIp: "11.88.0.1",
     wanIp: "11.88.0.10",
     miniupnpd,
+    lanIf: `${tag}a`,
+    routerLanIf: `${tag}b`,
+    upnpHttpPort: upnp ? UPNP_HTTP_PORT : undefined,
+    upnpLocation: upnp ? `http://10.88.0.1:${UPNP_HTTP_PORT}/rootDesc.xml` : undefined,
     exec: (n, cmd, args) => sh(["ip", "netns", "exec", n, cmd, ...args]),
     destroy,
   };
