@@ -27,8 +27,18 @@
  *   ended and a pair is selected;
  * - always: 1 when ICE fails, or when `--timeout` (default 10000 ms) passes first.
  *
- * `--lite` runs an ICE lite agent (RFC 8445 §2.5: host candidates only, answers checks), which
- * must be `--controlled`. `--no-host` keeps host candidates out of the signaling (checks may
+ * The `params` line also carries optional fields (peers that do not know them ignore them, and
+ * they are read from the peer when present, defaults when absent): `"options":["trickle","ice2"]`
+ * (the ICE options, RFC 8839 §5.6: RFC 8445 §10 requires `ice2`, RFC 8838 §3 signals Trickle
+ * ICE with `trickle`), `"pacingMs":50` (the agent's Ta, `a=ice-pacing`, RFC 8839 §5.5; the agents
+ * use the higher of the two, RFC 8445 §14.2; absent for a lite agent) and `"lite":true` with
+ * `--lite` (`a=ice-lite`).
+ *
+ * `--lite` runs an ICE lite agent (RFC 8445 §2.5: host candidates only, answers checks). Facing
+ * a full peer it is controlled (§6.1.1); with `--controlling` facing a lite peer (whose params say
+ * `"lite":true`) both select the pair without checks (§6.1.1 "Both lite", §8.2). `--host` addresses
+ * are used even when they are loopback ones (the application named them: RFC 8445 §5.1.1.1's
+ * exclusions apply to enumerated interfaces). `--no-host` keeps host candidates out of the signaling (checks may
  * still leave from the host sockets, so the peer can learn them as peer-reflexive): with
  * `--turn` it leaves only relayed candidates to signal.
  *
@@ -36,6 +46,7 @@
  */
 import readline from "node:readline";
 import { formatCandidate, parseCandidate } from "../ice/candidate";
+import { ICE_OPTIONS } from "../ice/sdp-attributes";
 import type { IceAgentEvent } from "../ice/agent";
 import { monotonicNow } from "../node/clock";
 import { createIceAgent } from "../node/ice";
@@ -108,7 +119,6 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
   const turnPass = args.values.get("turn-pass");
   if (turn !== undefined && (turnUser === undefined || turnPass === undefined)) throw new CliError("USAGE", "--turn needs --turn-user U and --turn-pass P");
   if (turn === undefined && (turnUser !== undefined || turnPass !== undefined)) throw new CliError("USAGE", "--turn-user and --turn-pass go with --turn HOST:PORT");
-  if (controlling && args.flags.has("lite")) throw new CliError("USAGE", "an ICE lite agent is controlled by its full peer (RFC 8445 §6.1.1): pass --lite with --controlled");
   const pings = args.values.has("ping") ? positiveInt("ping", args.values.get("ping")!) : 0;
   const timeoutMs = args.values.has("timeout") ? parseMs("timeout", args.values.get("timeout")!) : 10_000;
   const hosts = args.lists.get("host");
@@ -245,7 +255,7 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
       log(`ignoring a message without a type: ${line.slice(0, 120)}`);
       return;
     }
-    const m = msg as { type: string; ufrag?: unknown; pwd?: unknown; candidate?: unknown };
+    const m = msg as { type: string; ufrag?: unknown; pwd?: unknown; candidate?: unknown; options?: unknown; pacingMs?: unknown; lite?: unknown };
     try {
       switch (m.type) {
         case "params":
@@ -253,7 +263,13 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
             log(`ignoring params without a ufrag and pwd: ${line.slice(0, 120)}`);
             return;
           }
-          a.setRemoteCredentials(m.ufrag, m.pwd);
+          {
+            // Optional fields: a malformed one is ignored as an absent one would be.
+            const pacing = typeof m.pacingMs === "number" && Number.isInteger(m.pacingMs) && m.pacingMs >= 0 && m.pacingMs <= 9_999_999_999 ? m.pacingMs : undefined;
+            const options = Array.isArray(m.options) ? m.options.filter((o): o is string => typeof o === "string") : [];
+            if (!options.includes("ice2")) log("the peer does not signal the ice2 option: it may be an RFC 5245 agent (RFC 8839 §4.2.1.5)");
+            a.setRemoteCredentials(m.ufrag, m.pwd, { lite: m.lite === true, ...(pacing !== undefined ? { pacing } : {}) });
+          }
           if (!remoteParams) {
             remoteParams = true;
             for (const fn of pending.splice(0)) fn();
@@ -300,7 +316,15 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
     finish(1);
   }, timeoutMs);
 
-  print({ type: "params", ufrag: a.localUfrag, pwd: a.localPwd });
+  const pacingMs = a.agent.localPacing;
+  print({
+    type: "params",
+    ufrag: a.localUfrag,
+    pwd: a.localPwd,
+    options: ICE_OPTIONS,
+    ...(pacingMs !== undefined ? { pacingMs } : {}),
+    ...(a.agent.lite ? { lite: true } : {}),
+  });
   const stopInput = input(onLine, onEnd);
   a.startGathering();
 

@@ -12,6 +12,7 @@ import { IcekitError } from "../errors";
 import type { IceAgentOptions, IceRole, IceTurnServer } from "./agent-types";
 import { MIN_CONSENT_INTERVAL, MIN_KEEPALIVE_INTERVAL } from "./consent";
 import { checkIceCredential, randomIceString, randomTiebreaker } from "./credentials";
+import { IcePacer } from "./pacer";
 import type { SessionConfig } from "./session";
 
 /** The options with every default filled in and every value checked. */
@@ -24,6 +25,9 @@ export interface ResolvedOptions {
   readonly pwd: string;
   readonly stunServers: readonly TransportAddress[];
   readonly turnServers: readonly IceTurnServer[];
+  readonly pacer: IcePacer;
+  readonly loopback: boolean;
+  readonly ipv6Only: boolean;
 }
 
 /** A transport address from the options, in canonical form. */
@@ -43,8 +47,10 @@ export function resolveOptions(options: IceAgentOptions): ResolvedOptions {
     throw new IcekitError("INVALID_ARGUMENT", `role ${String(options.role)}: pass "controlling" or "controlled" (RFC 8445 §6.1.1)`);
   }
   const lite = options.lite === true;
-  if (lite && options.role === "controlling") {
-    throw new IcekitError("INVALID_ARGUMENT", 'a lite agent is controlled by its full peer (RFC 8445 §6.1.1); pass role: "controlled"');
+  // A lite agent may start controlling: RFC 8445 §6.1.1 "Both lite: The initiating agent [...]
+  // MUST take the controlling role"; it turns controlled if the peer proves full.
+  if (options.pacer !== undefined && !(options.pacer instanceof IcePacer)) {
+    throw new IcekitError("INVALID_ARGUMENT", "pacer: pass an IcePacer shared by the agents (RFC 8445 §14.2)");
   }
   const num = (v: number | undefined, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = true): number => {
     if (v === undefined) return def;
@@ -105,5 +111,9 @@ export function resolveOptions(options: IceAgentOptions): ResolvedOptions {
     pwd,
     stunServers,
     turnServers,
+    // A private pacer paces at the 5 ms floor, below any Ta: alone, it never holds the agent back.
+    pacer: options.pacer ?? new IcePacer(),
+    loopback: options.loopback === true,
+    ipv6Only: options.ipv6Only === true,
   };
 }

@@ -9,6 +9,7 @@ import type { RandomSource } from "../engine";
 import type { IceCandidate } from "./candidate";
 import type { IceRole } from "./checks";
 import type { PairState } from "./pair";
+import type { IcePacer } from "./pacer";
 import type { IceAgent } from "./agent"; // for {@link}s only
 
 export type { IceRole } from "./checks";
@@ -53,10 +54,29 @@ export interface IceAgentOptions {
   readonly role: IceRole;
   /**
    * Run as a lite agent (RFC 8445 §2.5, §5.2): host candidates only, answers checks and accepts
-   * nominations, never sends checks. A lite agent is controlled (its peer is full); lite-lite
-   * sessions (§6.1.1 "Both lite") are not supported.
+   * nominations, never sends checks. Facing a full peer it is controlled (§6.1.1 "One agent
+   * full, one lite"; a lite agent created `controlling` switches when the peer's credentials
+   * arrive without `lite: true`). Facing a lite peer (`setRemoteCredentials(..., { lite: true })`)
+   * the initiating agent controls and both select pairs without checks once the candidates are
+   * exchanged (§6.1.1 "Both lite", §8.2).
    */
   readonly lite?: boolean;
+  /**
+   * The pacer shared by every agent of the implementation (RFC 8445 §14.2: all transactions
+   * from all agents at most once every 5 ms). Default: a private one, so that only this agent's
+   * Ta paces it. Pass one {@link IcePacer} to every agent of a process or UDP mux.
+   */
+  readonly pacer?: IcePacer;
+  /**
+   * Gather loopback addresses (RFC 8445 §5.1.1.1 says they "MUST NOT be included"): for tests
+   * on 127.0.0.1 and ::1. Default false; a socket added with `{ explicit: true }` opts in alone.
+   */
+  readonly loopback?: boolean;
+  /**
+   * The application is IPv6-only (RFC 4038), so IPv4-mapped IPv6 addresses may be host
+   * candidates (§5.1.1.1 "SHOULD NOT be included [...] unless"). Default false.
+   */
+  readonly ipv6Only?: boolean;
   /** Local username fragment (4-256 ice-chars); default 8 random ice-chars (48 bits, §5.3: ≥ 24). */
   readonly ufrag?: string;
   /** Local password (22-256 ice-chars); default 24 random ice-chars (144 bits, §5.3: ≥ 128). */
@@ -71,7 +91,11 @@ export interface IceAgentOptions {
   readonly stunServers?: TransportAddress[];
   /** TURN servers for relayed candidates (§5.1.1.2). */
   readonly turnServers?: IceTurnServer[];
-  /** Ta, the pacing of new transactions (§14.2): default 50 ms, at least 5 ms. */
+  /**
+   * Ta, the pacing of new transactions (§14.2): default 50 ms, at least 5 ms. It is the value to
+   * signal (`a=ice-pacing`, {@link IceAgent.localPacing}); once the peer's credentials arrive the
+   * agent uses the higher of it and the peer's (§14.2, RFC 8839 §5.5).
+   */
   readonly ta?: number;
   /** Limit of candidate pairs in the checklist (§6.1.2.5): default 100. */
   readonly maxPairs?: number;
@@ -195,6 +219,8 @@ export interface IceAgentCounters {
   droppedNominations: number;
   /** Early checks (before the peer's credentials) that did not fit the queue. */
   droppedEarlyChecks: number;
+  /** Host addresses not gathered by RFC 8445 §5.1.1.1 (loopback, deprecated, site-local, ...). */
+  excludedHostAddresses: number;
   /** Binding indications received (keepalives). */
   indicationsReceived: number;
   /** Keepalives sent (RFC 8445 §11). */

@@ -54,7 +54,7 @@
  * @module
  */
 import type { TransportAddress } from "../bytes/ip";
-import { sameTransportAddress } from "../bytes/ip";
+import { ipFamily, sameTransportAddress } from "../bytes/ip";
 import { Queue } from "../engine";
 import type { Engine, RandomSource, Received, Transmit, TransportProtocol } from "../engine";
 import { IcekitError } from "../errors";
@@ -87,6 +87,10 @@ import { dualStackRanks } from "./priority";
 import type { ResponderCredentials } from "./responder";
 import { resolveRoleConflict, verifyRequest } from "./responder";
 import { IceSession } from "./session";
+import type { IcePacer } from "./pacer";
+import { hostAddressExclusion, trackingExclusion } from "./host-addresses";
+import type { HostAddressInfo } from "./host-addresses";
+import { portMappedCandidate } from "./local-candidates";
 import type { SessionConfig, SessionContext } from "./session";
 
 export type {
@@ -108,14 +112,51 @@ const MAX_LOCAL_PRFLX = 64;
 /** Order in which the connection state normally advances; intermediate states are reported. */
 const PROGRESS: readonly IceConnectionState[] = ["new", "checking", "connected", "completed"];
 
-/** Options for {@link IceAgent.setRemoteCredentials}. */
+/**
+ * Options for {@link IceAgent.setRemoteCredentials}: what the peer signaled beside its credentials.
+ *
+ * @example
+ * ```ts
+ * const d = parseIceAttributes(remoteSdpLines);
+ * agent.setRemoteCredentials(d.ufrag!, d.pwd!, { lite: d.lite, ...(d.pacing !== undefined ? { pacing: d.pacing } : {}) });
+ * ```
+ */
 export interface RemoteCredentialsOptions {
   /**
-   * The peer is a lite agent (`a=ice-lite`): RFC 8445 §6.1.1 "The full agent MUST take the
-   * controlling role", so a controlled full agent switches.
+   * The peer is a lite agent (`a=ice-lite`). RFC 8445 §6.1.1: facing a full agent ("The full
+   * agent MUST take the controlling role"), a controlled full agent switches; facing a lite
+   * agent, a lite agent keeps its role and selects pairs without checks ("Both lite"). Absent or
+   * false: the peer is full, and a lite agent that started controlling turns controlled.
    */
   readonly lite?: boolean;
+  /**
+   * The peer's Ta in ms (`a=ice-pacing`, RFC 8839 §5.5). RFC 8445 §14.2: "Both agents MUST use
+   * the higher value of the proposed values. If an agent does not propose a value, the default
+   * value [50 ms] is used for that agent when comparing which value is higher."
+   */
+  readonly pacing?: number;
 }
+
+/**
+ * Options for {@link IceAgent.addPortMappedCandidate}.
+ *
+ * @example
+ * ```ts
+ * agent.addPortMappedCandidate(now, socket.local, mapping.external, { component: 1, gateway: "192.168.1.1" });
+ * ```
+ */
+export interface PortMappedCandidateOptions {
+  /** The component, 1 to `components` (default 1). */
+  readonly component?: number;
+  /**
+   * The IP address of the gateway that made the mapping (PCP or NAT-PMP server, UPnP IGD):
+   * the "server" of its foundation (RFC 8445 §5.1.1.3). Default: one foundation per base IP.
+   */
+  readonly gateway?: string;
+}
+
+/** RFC 8445 §14.2: the Ta of an agent that does not propose one. */
+const DEFAULT_TA = 50;
 
 /** A sans-IO ICE agent; see the module comment. */
 export class IceAgent implements Engine<IceAgentEvent> {
@@ -142,6 +183,7 @@ export class IceAgent implements Engine<IceAgentEvent> {
     droppedPairs: 0,
     droppedNominations: 0,
     droppedEarlyChecks: 0,
+    excludedHostAddresses: 0,
     indicationsReceived: 0,
     keepalivesSent: 0,
     dataSent: 0,
@@ -165,6 +207,17 @@ export class IceAgent implements Engine<IceAgentEvent> {
   #state: IceConnectionState = "new";
   #gathering: IceGatheringState = "new";
   #nextTaAt = -Infinity;
+  readonly #pacer: IcePacer;
+  /** Our pacer slot, reserved while a transaction waits for it (RFC 8445 §14.2). */
+  #slot: number | undefined;
+  /** Ta in force: ours, then the higher of ours and the peer's once it is known (§14.2). */
+  #ta: number;
+  readonly #loopback: boolean;
+  readonly #ipv6Only: boolean;
+  /** Host addresses and what the driver said about them, for §5.1.1.1's temporary-address rule. */
+  readonly #socketInfo = new Map<string, HostAddressInfo>();
+  /** Port mappings announced with {@link expectPortMapping} and not yet added or failed. */
+  #portMappingsPending = 0;
   #preferGathering = true;
   #now = -Infinity;
   #pairIds = 0;
@@ -182,6 +235,10 @@ export class IceAgent implements Engine<IceAgentEvent> {
     this.#random = o.random;
     this.#tiebreaker = o.tiebreaker;
     this.#role = o.role;
+    this.#pacer = o.pacer;
+    this.#ta = o.config.ta;
+    this.#loopback = o.loopback;
+    this.#ipv6Only = o.ipv6Only;
     const { ta, consent } = o.config;
     this.#gatherer = new Gatherer(
       { stunServers: o.stunServers, turnServers: o.turnServers, ta, random: this.#random, software: o.config.software, hmac: o.config.hmac, keepalive: consent.keepalive },
@@ -237,6 +294,29 @@ export class IceAgent implements Engine<IceAgentEvent> {
   /** True for a lite agent. */
   get lite(): boolean {
     return this.#config.lite;
+  }
+
+  /**
+   * The Ta to signal as `a=ice-pacing` (RFC 8839 §5.5): the `ta` option. Undefined for a lite
+   * agent, which "MUST NOT include the ice-pacing attribute" (RFC 8839 §4.3.1).
+   */
+  get localPacing(): number | undefined {
+    return this.#config.lite ? undefined : this.#config.ta;
+  }
+
+  /** The Ta in force (RFC 8445 §14.2): the higher of ours and the peer's once it is known. */
+  get ta(): number {
+    return this.#ta;
+  }
+
+  /**
+   * True when this agent, lite and controlling with a lite peer, selected among several pairs of
+   * a component (RFC 8445 §8.2): it "MUST send an updated candidate list to reconcile different
+   * agents selecting different candidate pairs" — signal the local candidates of
+   * {@link selectedPair} as the new list. (icekit's controlled side selects by the same rule.)
+   */
+  get candidateUpdateRequired(): boolean {
+    return this.#config.lite && this.#role === "controlling" && this.#session.liteChoseAmongSeveral;
   }
 
   /**
@@ -328,11 +408,25 @@ export class IceAgent implements Engine<IceAgentEvent> {
    * is set then, RFC 8421, across all sockets); after, it is signaled at once and server-reflexive
    * and relayed gathering starts from it.
    *
+   * RFC 8445 §5.1.1.1 decides which addresses become host candidates: loopback ones only when the
+   * application opts in (`info.explicit`, or the `loopback` option), IPv4-mapped ones only for an
+   * IPv6-only application (`info.explicit` or `ipv6Only`), IPv4-compatible and site-local ones
+   * never, and when a temporary IPv6 address is gathered, neither link-local addresses nor stable
+   * ones of its interface and prefix. The others are ignored and counted
+   * (`stats().excludedHostAddresses`).
+   *
    * @param local - the socket's address and port (not a wildcard)
    * @param component - the component ID, 1 to `components` (default 1)
+   * @param info - whether the application chose the address itself, whether it is a temporary
+   *   IPv6 address, its interface
+   * @returns false when the address is excluded (nothing was added)
    * @throws {@link IcekitError} `INVALID_ARGUMENT` for a bad address or component
+   * @example
+   * ```ts
+   * agent.addLocalSocket(now, { family: "IPv4", address: "127.0.0.1", port: 5000 }, 1, { explicit: true });
+   * ```
    */
-  addLocalSocket(now: number, local: TransportAddress, component = 1): void {
+  addLocalSocket(now: number, local: TransportAddress, component = 1, info: HostAddressInfo = {}): boolean {
     this.#advance(now);
     if (this.#closed) throw new IcekitError("INVALID_STATE", "addLocalSocket on a closed agent");
     const address = checkedAddress(local, "local");
@@ -343,13 +437,99 @@ export class IceAgent implements Engine<IceAgentEvent> {
     if (!Number.isInteger(component) || component < 1 || component > this.#config.components) {
       throw new IcekitError("INVALID_ARGUMENT", `component ${component}: pass 1 to ${this.#config.components} (the components option)`);
     }
-    if (this.#sockets.some((s) => s.component === component && sameTransportAddress(s.address, address))) return;
+    if (this.#sockets.some((s) => s.component === component && sameTransportAddress(s.address, address))) return true;
+    const why = hostAddressExclusion(address.address);
+    const optedIn = (why === "loopback" && (info.explicit === true || this.#loopback)) || (why === "ipv4-mapped" && (info.explicit === true || this.#ipv6Only));
+    if (why !== undefined && !optedIn) {
+      this.#counters.excludedHostAddresses++;
+      return false;
+    }
+    this.#socketInfo.set(address.address, info);
+    if (this.#gathering !== "new" && this.#trackingExcluded(address.address)) {
+      this.#counters.excludedHostAddresses++;
+      return false;
+    }
     this.#sockets.push({ address, component });
     if (this.#gathering !== "new") {
       const rank = this.#hosts.filter((h) => h.component === component).length;
       this.#addHost(now, address, component, rank);
     }
     this.#after(now);
+    return true;
+  }
+
+  /**
+   * Says that a port mapping (PCP, NAT-PMP, UPnP IGD) is being requested: gathering does not
+   * complete (no end-of-candidates, RFC 8838 §13) until {@link addPortMappedCandidate} or
+   * {@link portMappingFailed} answers it, so that the mapped candidate can still trickle.
+   */
+  expectPortMapping(now: number): void {
+    this.#advance(now);
+    if (this.#closed) return;
+    this.#portMappingsPending++;
+  }
+
+  /** An expected port mapping ({@link expectPortMapping}) failed: gathering may complete. */
+  portMappingFailed(now: number): void {
+    this.#advance(now);
+    if (this.#portMappingsPending > 0) this.#portMappingsPending--;
+    this.#after(now);
+  }
+
+  /**
+   * Adds a local candidate learned from a port mapping (PCP, NAT-PMP, UPnP IGD; Tailscale's
+   * "portmapped" endpoint): the gateway forwards `mapped` to the socket `base`. RFC 8445 has no
+   * type for it: it is server-reflexive, with `raddr`/`rport` naming the base (RFC 8839 §5.1).
+   *
+   * Priority: §5.1.2.1 says the type preference "MUST be identical for all candidates of the same
+   * type", so it keeps srflx's 100; its local preference is the top of its base's range, one
+   * above the STUN-learned server-reflexive candidates of the same base: a mapped port is
+   * endpoint-independent (it works from any peer), which a STUN-learned one behind an
+   * address-dependent mapping is not. Redundancy (§5.1.3, RFC 8838 §9): equal to an existing
+   * candidate (same address and base) it is ignored, and a later equal STUN one is.
+   *
+   * It trickles like any candidate while gathering runs (hold gathering open with
+   * {@link expectPortMapping}); after end-of-candidates or a selection it waits for the next
+   * {@link restart} (RFC 8838 §13).
+   *
+   * @param base - the local socket the mapping forwards to (a host candidate's address)
+   * @param mapped - the external address and port of the mapping
+   * @returns true when the candidate is new (signaled now, or at the next restart)
+   * @throws {@link IcekitError} `INVALID_ARGUMENT` when `base` is not a socket of the component
+   * @example
+   * ```ts
+   * agent.expectPortMapping(now);
+   * const m = await pcp.map(socket);                // the application's port-mapping client
+   * agent.addPortMappedCandidate(now, socket.local, m.external, { gateway: "192.168.1.1" });
+   * ```
+   */
+  addPortMappedCandidate(now: number, base: TransportAddress, mapped: TransportAddress, options: PortMappedCandidateOptions = {}): boolean {
+    this.#advance(now);
+    if (this.#closed) throw new IcekitError("INVALID_STATE", "addPortMappedCandidate on a closed agent");
+    const b = checkedAddress(base, "base");
+    const m = checkedAddress(mapped, "mapped");
+    const component = options.component ?? 1;
+    if (m.port === 0) throw new IcekitError("INVALID_ARGUMENT", "mapped port 0: pass the external port the gateway assigned");
+    if (m.family !== b.family) throw new IcekitError("INVALID_ARGUMENT", `mapped ${m.address} and base ${b.address}: pass addresses of one family`);
+    if (options.gateway !== undefined && ipFamily(options.gateway) === undefined) {
+      throw new IcekitError("INVALID_ARGUMENT", `gateway ${String(options.gateway)}: pass the gateway's IP address`);
+    }
+    if (this.#portMappingsPending > 0) this.#portMappingsPending--;
+    const host = this.#hosts.find((h) => h.component === component && sameTransportAddress(h.address, b));
+    if (host === undefined) {
+      if (this.#sockets.some((s) => s.component === component && sameTransportAddress(s.address, b))) {
+        throw new IcekitError("INVALID_STATE", "addPortMappedCandidate before startGathering: the base is not a host candidate yet");
+      }
+      throw new IcekitError("INVALID_ARGUMENT", `base ${b.address}:${b.port}: pass the address of a socket added with addLocalSocket (component ${component})`);
+    }
+    // A lite agent has host candidates only (RFC 8445 §5.2).
+    if (this.#config.lite) {
+      this.#after(now);
+      return false;
+    }
+    const added = this.#addLocal(now, portMappedCandidate(this.#foundations, host, m, options.gateway));
+    this.#after(now);
+    return added;
   }
 
   /**
@@ -363,6 +543,13 @@ export class IceAgent implements Engine<IceAgentEvent> {
     if (this.#closed) throw new IcekitError("INVALID_STATE", "startGathering on a closed agent");
     if (this.#gathering !== "new") return;
     this.#setGathering("gathering");
+    // §5.1.1.1: with a temporary IPv6 address, link-local and trackable addresses of its prefix go.
+    for (let i = this.#sockets.length - 1; i >= 0; i--) {
+      if (this.#trackingExcluded(this.#sockets[i]!.address.address)) {
+        this.#sockets.splice(i, 1);
+        this.#counters.excludedHostAddresses++;
+      }
+    }
     for (let component = 1; component <= this.#config.components; component++) {
       const sockets = this.#sockets.filter((s) => s.component === component);
       const ranks = dualStackRanks(sockets.map((s) => s.address.family));
@@ -384,13 +571,25 @@ export class IceAgent implements Engine<IceAgentEvent> {
   setRemoteCredentials(ufrag: string, pwd: string, options: RemoteCredentialsOptions = {}): void {
     checkIceCredential(ufrag, "ufrag", 1);
     checkIceCredential(pwd, "pwd", 1);
+    const pacing = options.pacing;
+    if (pacing !== undefined && (typeof pacing !== "number" || !Number.isInteger(pacing) || pacing < 0 || pacing > 9_999_999_999)) {
+      throw new IcekitError("INVALID_ARGUMENT", `pacing ${String(pacing)}: pass the peer's ice-pacing, a whole number of ms (RFC 8839 §5.5)`);
+    }
     if (this.#closed) return;
     const now = this.#now === -Infinity ? 0 : this.#now;
-    if (options.lite === true && !this.#config.lite && this.#role === "controlled") this.#switchRole("controlling", false);
+    const peerLite = options.lite === true;
+    // RFC 8445 §6.1.1: "One agent full, one lite: The full agent MUST take the controlling role,
+    // and the lite agent MUST take the controlled role."
+    if (peerLite && !this.#config.lite && this.#role === "controlled") this.#switchRole("controlling", false);
+    if (!peerLite && this.#config.lite && this.#role === "controlling") this.#switchRole("controlled", false);
+    // §14.2: "Both agents MUST use the higher value of the proposed values"; a peer that proposes
+    // none counts as the default. A lite peer performs no checks (RFC 8839 §4.3.1): same rule.
+    this.#ta = Math.max(this.#config.ta, pacing ?? DEFAULT_TA);
     if (!this.#session.setRemoteCredentials(now, ufrag, pwd)) {
       this.#replaceSession(this.#session.local.ufrag, this.#session.local.pwd);
       this.#session.setRemoteCredentials(now, ufrag, pwd);
     }
+    if (peerLite && this.#config.lite) this.#session.setRemoteLite();
     this.#after(now);
   }
 
@@ -512,7 +711,8 @@ export class IceAgent implements Engine<IceAgentEvent> {
     let t = this.#gatherer.pollTimeout() ?? Infinity;
     if (!this.#closed) {
       const now = this.#now;
-      if (this.#gatherer.hasPending || this.#session.wantsTick()) t = Math.min(t, Math.max(this.#nextTaAt, now));
+      if (this.#slot !== undefined) t = Math.min(t, this.#slot);
+      else if (this.#gatherer.hasPending || this.#session.wantsTick()) t = Math.min(t, Math.max(this.#nextTaAt, now));
       t = Math.min(t, this.#session.pollTimeout(now) ?? Infinity, this.#previous?.pollTimeout(now) ?? Infinity);
     }
     return t === Infinity ? undefined : t;
@@ -526,6 +726,9 @@ export class IceAgent implements Engine<IceAgentEvent> {
     const agent = this;
     return {
       config: this.#config,
+      get ta() {
+        return agent.#ta;
+      },
       get role() {
         return agent.#role;
       },
@@ -575,23 +778,62 @@ export class IceAgent implements Engine<IceAgentEvent> {
     if (!this.#closed) {
       this.#pace(now);
       this.#gatherer.drain(now);
-      if (this.#gathering === "gathering" && !this.#gatherer.busy) this.#setGathering("complete");
+      if (this.#gathering === "gathering" && !this.#gatherer.busy && this.#portMappingsPending === 0) this.#setGathering("complete");
       this.#session.evaluate(now);
       this.#pace(now);
     }
     this.#updateState(now);
   }
 
-  /** Ta (RFC 8445 §6.1.4.2, §5.1.1.2, §14.2): one new transaction per Ta, gathering and checks taking turns. */
+  /**
+   * Starts the transactions that are due, each in a slot of the pacer (RFC 8445 §14.2: all
+   * agents together at most one per 5 ms): consent checks (RFC 7675) when due, and one
+   * gathering transaction or connectivity check per Ta (§6.1.4.2, §5.1.1.2), gathering and
+   * checks taking turns. Without a free slot, the slot reserved is the agent's next timeout.
+   */
   #pace(now: number): void {
-    if (now < this.#nextTaAt) return;
-    const gather = this.#gatherer.hasPending;
-    const check = this.#session.wantsTick();
-    if (!gather && !check) return;
-    const useGather = gather && (this.#preferGathering || !check);
-    const sent = useGather ? this.#gatherer.startNext(now) : this.#session.tick(now);
-    this.#preferGathering = !useGather;
-    if (sent) this.#nextTaAt = now + this.#config.ta;
+    for (;;) {
+      const prev = this.#previous;
+      const consent = this.#session.consentDue(now) || (prev !== undefined && prev.consentDue(now));
+      const gather = this.#gatherer.hasPending;
+      const check = this.#session.wantsTick();
+      const taDue = now >= this.#nextTaAt && (gather || check);
+      if (!consent && !taDue) {
+        this.#slot = undefined; // nothing left to send: give the slot up
+        return;
+      }
+      if (!this.#takeSlot(now)) return;
+      if (consent) {
+        if (!this.#session.sendConsent(now)) prev?.sendConsent(now);
+        continue;
+      }
+      const useGather = gather && (this.#preferGathering || !check);
+      const sent = useGather ? this.#gatherer.startNext(now) : this.#session.tick(now);
+      this.#preferGathering = !useGather;
+      if (sent) this.#nextTaAt = now + this.#ta;
+      return;
+    }
+  }
+
+  /** A pacer slot for one transaction now: true when it may be sent (see {@link IcePacer}). */
+  #takeSlot(now: number): boolean {
+    const pacer = this.#pacer;
+    this.#slot ??= pacer.reserve(now);
+    if (pacer.claim(now, this.#slot)) {
+      this.#slot = undefined;
+      return true;
+    }
+    // Woken after the slot, too close to another agent's transaction: queue again.
+    if (now >= this.#slot) this.#slot = pacer.reserve(now);
+    return false;
+  }
+
+  /** RFC 8445 §5.1.1.1: a temporary IPv6 address is gathered and `address` would track it. */
+  #trackingExcluded(address: string): boolean {
+    const info = this.#socketInfo.get(address) ?? {};
+    const temporaries: { address: string; interface?: string | undefined }[] = [];
+    for (const [a, i] of this.#socketInfo) if (i.temporary === true && a !== address) temporaries.push({ address: a, interface: i.interface });
+    return trackingExclusion(address, info, temporaries) !== undefined;
   }
 
   #setGathering(state: "gathering" | "complete"): void {

@@ -9,3 +9,7 @@ export * from "./candidate";
 export { TYPE_PREFERENCE, MAX_LOCAL_PREFERENCE, LOCAL_PREFERENCE_STEP, dualStackRanks, localPreference } from "./priority";
 export { Foundations } from "./foundation";
 export { checkIceCredential, randomIceString, randomTiebreaker } from "./credentials";
+export { IcePacer, MIN_PACING_INTERVAL } from "./pacer";
+export { hostAddressExclusion, isLinkLocalIPv6, trackingExclusion } from "./host-addresses";
+export type { HostAddressExclusion, HostAddressInfo } from "./host-addresses";
+export * from "./sdp-attributes";

@@ -4,8 +4,10 @@
  *
  * Local preferences: host bases are ranked by {@link dualStackRanks} and spaced
  * {@link LOCAL_PREFERENCE_STEP} apart; a server-reflexive candidate takes its base's preference
- * minus its server's index, so that candidates of one type and component stay unique (§5.1.2.1
- * MUST) across several STUN servers; relayed candidates rank by TURN server (§5.1.2.2).
+ * minus one minus its server's index, so that candidates of one type and component stay unique
+ * (§5.1.2.1 MUST) across several STUN servers, and the top of the base's range is left to a
+ * port-mapped candidate ({@link portMappedCandidate}); relayed candidates rank by TURN server
+ * (§5.1.2.2).
  *
  * @module
  */
@@ -50,9 +52,42 @@ export function hostCandidate(foundations: Foundations, address: TransportAddres
  * @param serverIndex - the server's index among all configured servers
  */
 export function reflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): LocalCandidate {
-  const pref = Math.max(0, base.localPreference - serverIndex);
+  const pref = Math.max(0, base.localPreference - 1 - serverIndex);
   const candidate: IceCandidate = {
     foundation: foundations.get("srflx", base.address.address, server.address, "udp"),
+    component: base.component,
+    transport: "udp",
+    priority: candidatePriority("srflx", pref, base.component),
+    address: mapped.address,
+    port: mapped.port,
+    type: "srflx",
+    relatedAddress: base.address.address,
+    relatedPort: base.address.port,
+  };
+  return { candidate, address: mapped, base, component: base.component, localPreference: pref, relay: undefined, key: localKey("srflx", mapped, base) };
+}
+
+/**
+ * A server-reflexive candidate learned from a port mapping (PCP, NAT-PMP, UPnP IGD) on `base`:
+ * the gateway forwards `mapped` to the base whatever the peer, so it takes the top local
+ * preference of its base's range, above the STUN-learned server-reflexive candidates of the same
+ * base (which take `base - 1 - serverIndex`). The type preference stays srflx's: §5.1.2.1 says it
+ * "MUST be identical for all candidates of the same type".
+ *
+ * @param gateway - the IP address of the gateway that made the mapping (the foundation's
+ *   "server", §5.1.1.3); undefined gives one foundation per base IP
+ * @example
+ * ```ts
+ * const c = portMappedCandidate(foundations, host, { family: "IPv4", address: "198.51.100.7", port: 41000 }, "192.168.1.1");
+ * c.candidate.type     // "srflx"
+ * c.candidate.priority // 1694498815 for a base of local preference 65535, component 1
+ * ```
+ */
+export function portMappedCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, gateway: string | undefined): LocalCandidate {
+  const pref = base.localPreference;
+  const candidate: IceCandidate = {
+    // The gateway is where the mapping came from; "portmap" keeps it apart from STUN servers.
+    foundation: foundations.get("srflx", base.address.address, `portmap|${gateway ?? ""}`, "udp"),
     component: base.component,
     transport: "udp",
     priority: candidatePriority("srflx", pref, base.component),

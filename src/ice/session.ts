@@ -55,6 +55,8 @@ export interface SessionConfig {
 /** What a session needs from the agent. */
 export interface SessionContext {
   readonly config: SessionConfig;
+  /** Ta in force: the higher of ours and the peer's (RFC 8445 §14.2). */
+  readonly ta: number;
   readonly role: IceRole;
   readonly tiebreaker: bigint;
   readonly random: RandomSource;
@@ -132,6 +134,10 @@ export class IceSession {
   #retired = false;
   /** A check was sent or accepted: the agent is `checking`. */
   #started = false;
+  /** The peer is lite too (RFC 8445 §6.1.1 "Both lite"): pairs are chosen without checks. */
+  #remoteLite = false;
+  /** A lite-lite selection chose among several pairs of a component (§8.2). */
+  #liteChoseAmongSeveral = false;
 
   constructor(ctx: SessionContext, local: LocalCredentials) {
     this.#ctx = ctx;
@@ -146,6 +152,15 @@ export class IceSession {
 
   // -----------------------------------------------------------------------------------------
   // Getters
+
+  /**
+   * True once a lite-lite selection (RFC 8445 §8.2) chose among several pairs of a component:
+   * "the controlling agent MUST send an updated candidate list to reconcile different agents
+   * selecting different candidate pairs".
+   */
+  get liteChoseAmongSeveral(): boolean {
+    return this.#liteChoseAmongSeveral;
+  }
 
   /** The peer's ufrag, once known. */
   get remoteUfrag(): string | undefined {
@@ -284,6 +299,11 @@ export class IceSession {
       return;
     }
     this.#onRemote(this.#remotes.add(now, c));
+  }
+
+  /** The peer is a lite agent too (RFC 8445 §6.1.1 "Both lite"). */
+  setRemoteLite(): void {
+    this.#remoteLite = true;
   }
 
   /** The peer's end-of-candidates (RFC 8838 §14). */
@@ -530,6 +550,7 @@ export class IceSession {
    * (end-of-candidates, gathering complete) and the checklist's failure (RFC 8838 §8).
    */
   evaluate(now: number): void {
+    this.#liteConclude(now);
     this.#maybeNominate(now);
     this.#checkFailed();
   }
@@ -546,7 +567,11 @@ export class IceSession {
     const cc = this.#ctx.config.consent;
     for (const p of this.#dataPairs()) {
       if (p.consentLost) continue;
-      if (cc.interval !== false && !this.#ctx.config.lite && this.#selected.get(p.component) === p) t = Math.min(t, p.nextConsentAt, nextConsentChange(p, now, cc));
+      if (cc.interval !== false && !this.#ctx.config.lite && this.#selected.get(p.component) === p) {
+        // A consent check already due waits for the agent's pacer slot, which the agent reports.
+        if (p.nextConsentAt > now) t = Math.min(t, p.nextConsentAt);
+        t = Math.min(t, nextConsentChange(p, now, cc));
+      }
       t = Math.min(t, p.lastSentAt + cc.keepalive);
     }
     return t === Infinity ? undefined : t;
@@ -687,7 +712,7 @@ export class IceSession {
     // §14.3, read as RTO = MAX (500ms, Ta * (Num-Waiting + Num-In-Progress)): every pending check
     // gets its first send before any is retransmitted. (The RFC's extra factor N, the number of
     // checks, makes RTOs of minutes for a full checklist; §14.3 allows other mechanisms.)
-    const rto = Math.max(500, this.#ctx.config.ta * this.checklist.pending());
+    const rto = Math.max(500, this.#ctx.ta * this.checklist.pending());
     this.txs.start(
       now,
       { tid, kind, pair, base, remote: pair.remote.address, data, priority, useCandidate, role, keys: remote.credential, rto },
@@ -834,6 +859,52 @@ export class IceSession {
   }
 
   /**
+   * RFC 8445 §6.1.1 "Both lite": "no connectivity checks are ever sent. Rather, once the
+   * candidates are exchanged, each agent performs the processing described in Section 8 without
+   * connectivity checks." §8.2: pair the local and remote candidates "that are of the same data
+   * stream and have the same component, transport protocol, and IP address family"; one pair goes
+   * to the valid list; of several, "it is RECOMMENDED that an agent follow the procedures of RFC
+   * 6724 to select a pair". icekit picks the pair of highest §6.1.2.3 priority: both agents
+   * compute the same value for each pair (G is the controlling agent's candidate on both sides),
+   * so given the same candidates they select the same pair. The exchange is over when the
+   * peer's end-of-candidates arrived (Trickle ICE, RFC 8838 §14) and local gathering completed.
+   */
+  #liteConclude(now: number): void {
+    if (!this.#ctx.config.lite || !this.#remoteLite || this.#retired || this.#remote === undefined) return;
+    if (!this.#remoteEnded || !this.#ctx.gatheringComplete) return;
+    for (let c = 1; c <= this.components; c++) {
+      if (this.#selected.has(c)) continue;
+      let best: CandidatePair | undefined;
+      let count = 0;
+      for (const local of this.#ctx.localCandidates) {
+        if (local.base !== local || local.component !== c) continue;
+        for (const remote of this.#remotes.values()) {
+          if (!canPair(local, remote)) continue;
+          const pair = this.#pairs.get(pairKey(local, remote)) ?? this.#newPair(local, remote);
+          if (pair === undefined) continue;
+          count++;
+          if (best === undefined || pair.priority > best.priority) best = pair;
+        }
+      }
+      if (best === undefined) {
+        // Nothing to pair for a component after both exchanges: ICE fails (§8.2 has no pair).
+        this.#failed = true;
+        return;
+      }
+      if (count > 1) this.#liteChoseAmongSeveral = true;
+      this.#started = true;
+      best.state = "succeeded";
+      best.consentAt = now;
+      if (!best.valid) {
+        best.valid = true;
+        this.#valid.push(best);
+      }
+      best.nominated = true;
+      this.#select(now, c);
+    }
+  }
+
+  /**
    * Selects the highest-priority nominated valid pair of `component` (§8.1.1: with several
    * nominations, "use the pairs with the highest priority"), and concludes ICE for it (§8.1.2).
    */
@@ -919,13 +990,38 @@ export class IceSession {
           this.#loseConsent(p);
           continue;
         }
-        if (now >= p.nextConsentAt && this.#remote !== undefined) {
-          p.nextConsentAt = now + consentDelay(cc.interval, this.#ctx.random);
-          this.#sendCheck(now, p, "consent");
-        }
       }
       if (now - p.lastSentAt >= cc.keepalive) this.#keepalive(now, p);
     }
+  }
+
+  /** The selected pair whose consent check (RFC 7675 §5.1) is due, if any. */
+  #consentDuePair(now: number): CandidatePair | undefined {
+    const cc = this.#ctx.config.consent;
+    if (cc.interval === false || this.#ctx.config.lite || this.#remote === undefined) return undefined;
+    for (const p of this.#selected.values()) {
+      if (!p.consentLost && now >= p.nextConsentAt && consentStatus(p, now, cc) !== "expired") return p;
+    }
+    return undefined;
+  }
+
+  /** True when a consent check is due: a transaction the agent paces (RFC 8445 §14.2). */
+  consentDue(now: number): boolean {
+    return this.#consentDuePair(now) !== undefined;
+  }
+
+  /**
+   * Sends one due consent check (RFC 7675 §5.1), in the pacer slot the agent took for it.
+   *
+   * @returns true when one was sent
+   */
+  sendConsent(now: number): boolean {
+    const p = this.#consentDuePair(now);
+    if (p === undefined) return false;
+    const cc = this.#ctx.config.consent;
+    p.nextConsentAt = now + consentDelay(cc.interval === false ? 0 : cc.interval, this.#ctx.random);
+    this.#sendCheck(now, p, "consent");
+    return true;
   }
 
   #keepalive(now: number, p: CandidatePair): void {

@@ -40,7 +40,8 @@ import type { TransportAddress } from "../bytes/ip";
 import { canonicalIp, formatTransportAddress, ipFamily } from "../bytes/ip";
 import { IcekitError } from "../errors";
 import { IceAgent } from "../ice/agent";
-import type { IceAgentEvent, IceAgentOptions, IceConnectionState, IceTurnServer } from "../ice/agent";
+import type { IceAgentEvent, IceAgentOptions, IceConnectionState, IceTurnServer, RemoteCredentialsOptions } from "../ice/agent";
+import { IcePacer } from "../ice/pacer";
 import type { IceCandidate } from "../ice/candidate";
 import { parseServer, resolveServer } from "./dns";
 import { NodeDriver } from "./driver";
@@ -191,9 +192,12 @@ export class NodeIceAgent {
     this.pump();
   }
 
-  /** Sets the peer's ufrag and password (from signaling). */
-  setRemoteCredentials(ufrag: string, pwd: string): void {
-    this.agent.setRemoteCredentials(ufrag, pwd);
+  /**
+   * Sets the peer's ufrag and password (from signaling), and what else it signaled: whether it
+   * is lite and its `ice-pacing` (RFC 8839 §4.4; the agent uses the larger Ta).
+   */
+  setRemoteCredentials(ufrag: string, pwd: string, options: RemoteCredentialsOptions = {}): void {
+    this.agent.setRemoteCredentials(ufrag, pwd, options);
     this.pump();
   }
 
@@ -299,6 +303,19 @@ async function resolveFor(uri: string, scheme: "stun" | "turn", families: Readon
 }
 
 /**
+ * The pacer every agent of this process shares unless its options name another: together they
+ * start at most one STUN transaction per 5 ms (RFC 8445 §14.2 counts all agents of an
+ * implementation). {@link createIceAgent} and {@link createIceMux} use it.
+ *
+ * @example
+ * ```ts
+ * processIcePacer.interval; // → 5
+ * const a = await createIceAgent({ role: "controlling", agent: { pacer: processIcePacer } }); // the default
+ * ```
+ */
+export const processIcePacer = new IcePacer();
+
+/**
  * Creates an ICE agent on real sockets: resolves the servers, binds one UDP socket per host
  * address and hands them to the agent. Signal `localUfrag`/`localPwd` to the peer, then call
  * {@link NodeIceAgent.startGathering}; candidates and every other event go to `options.onEvent`.
@@ -323,9 +340,11 @@ export async function createIceAgent(options: NodeIceAgentOptions): Promise<Node
     turnServers.push({ address: r.address, transport: r.transport, username: t.username, password: t.password });
   }
   const agentOptions = {
+    pacer: processIcePacer,
     ...options.agent,
     role: options.role,
     ...(options.lite !== undefined ? { lite: options.lite } : {}),
+    ...(options.loopback === true ? { loopback: true } : {}),
     ...(stunServers.length > 0 ? { stunServers } : {}),
     ...(turnServers.length > 0 ? { turnServers } : {}),
   } satisfies IceAgentOptions;
@@ -348,7 +367,9 @@ export async function createIceAgent(options: NodeIceAgentOptions): Promise<Node
   const locals = sockets.map((s) => driver.addUdpSocket(s));
   wrapper = new NodeIceAgent(agent, driver, locals);
   const now = monotonicNow();
-  for (const l of locals) agent.addLocalSocket(now, l);
+  // Addresses the application named are its choice (RFC 8445 §5.1.1.1 exclusions aside from
+  // the always-invalid ones); enumerated ones went through the same rules in localHostAddresses.
+  for (const l of locals) agent.addLocalSocket(now, l, 1, { explicit: options.hosts !== undefined });
   driver.pump();
   return wrapper;
 }

@@ -86,6 +86,22 @@ export interface Nat {
   addInterface(host: Host, address?: string, options?: InterfaceOptions): void;
   /** The live mappings, oldest first. */
   mappings(): NatMapping[];
+  /**
+   * A static port forward, as a PCP MAP (RFC 6887 §11), NAT-PMP (RFC 6886) or UPnP IGD request
+   * makes one: endpoint-independent both ways and without expiry. Packets from any remote to the
+   * external endpoint reach `internal`, and `internal`'s packets leave from the external
+   * endpoint, whatever the NAT's behaviour. Gone on {@link reset}.
+   *
+   * @param internal - the host's address and port on this NAT's LAN
+   * @param externalPort - the external port wanted; default the internal port if free, else the
+   *   next free one
+   * @returns the external endpoint
+   * @example
+   * ```ts
+   * const ext = nat.forward({ family: "IPv4", address: "192.168.1.2", port: 5000 });
+   * ```
+   */
+  forward(internal: TransportAddress, externalPort?: number): TransportAddress;
   /** Forgets every mapping, as a reboot would. */
   reset(): void;
 }
@@ -134,6 +150,9 @@ export class SimNat implements Nat {
   #pairNext = 0;
   /** Sequential port assignment: next port to try, per external address. */
   readonly #nextPort = new Map<string, number>();
+  /** Static forwards: external endpoint → internal one, and back. */
+  readonly #forwardIn = new Map<string, TransportAddress>();
+  readonly #forwardOut = new Map<string, TransportAddress>();
 
   constructor(w: Wiring, name: string, behavior: NatBehavior, rng: Prng, factory: NatFactory, lanRealm: Realm, lan: string) {
     this.#w = w;
@@ -187,7 +206,24 @@ export class SimNat implements Nat {
     return out;
   }
 
+  forward(internal: TransportAddress, externalPort?: number): TransportAddress {
+    const existing = this.#forwardOut.get(endpointKey(internal));
+    if (existing !== undefined) return existing;
+    const address = this.addresses.find((a) => ipFamily(a) === internal.family);
+    if (address === undefined) throw new Error(`${this.name}: no external ${internal.family} address to forward from`);
+    const now = this.#w.scheduler.now;
+    const want = externalPort ?? internal.port;
+    const port = this.#portFree(address, want, now) ? want : this.#scan(address, want, undefined, now);
+    if (port === undefined) throw new Error(`${this.name}: no free external port to forward`);
+    const external: TransportAddress = { family: internal.family, address, port };
+    this.#forwardIn.set(endpointKey(external), internal);
+    this.#forwardOut.set(endpointKey(internal), external);
+    return external;
+  }
+
   reset(): void {
+    this.#forwardIn.clear();
+    this.#forwardOut.clear();
     this.#byKey.clear();
     this.#byExternal.clear();
     this.#pairs.clear();
@@ -202,6 +238,14 @@ export class SimNat implements Nat {
     const hairpin = this.addresses.includes(p.dst.address);
     // RFC 4787 §6: without hairpinning, a packet to our own external address goes nowhere.
     if (hairpin && !b.hairpinning) return this.#drop(p, "hairpin");
+    const forwarded = this.#forwardOut.get(endpointKey(p.src));
+    if (forwarded !== undefined) {
+      const out: Packet = { ...p, src: forwarded };
+      this.#traceTranslate(p, out);
+      if (hairpin) this.#inbound(out, now);
+      else this.#wan!.send(out);
+      return;
+    }
     const m = this.#outbound(p.src, p.dst, now);
     if (typeof m === "string") return this.#drop(p, m);
     // §4.3 REQ-6: outbound packets always restart the mapping's timer and open the filter (§5).
@@ -223,6 +267,13 @@ export class SimNat implements Nat {
 
   #inbound(p: Packet, now: number): void {
     const b = this.behavior;
+    const forwarded = this.#forwardIn.get(endpointKey(p.dst));
+    if (forwarded !== undefined) {
+      const inbound: Packet = { ...p, dst: forwarded };
+      this.#traceTranslate(p, inbound);
+      this.#lanRealm.route(inbound);
+      return;
+    }
     const m = this.#byExternal.get(endpointKey(p.dst));
     if (m === undefined || !this.#alive(m, now)) return this.#drop(p, "no-mapping");
     if (!this.#permits(m, p.src, now)) return this.#drop(p, "filtered");
@@ -281,6 +332,7 @@ export class SimNat implements Nat {
   }
 
   #portFree(address: string, port: number, now: number): boolean {
+    if (this.#forwardIn.has(`${address}|${port}`)) return false;
     const m = this.#byExternal.get(`${address}|${port}`);
     return m === undefined || !this.#alive(m, now);
   }

@@ -2,7 +2,7 @@
  * Two ICE agents on the simulator, with a signaling channel between them that delivers
  * credentials, candidates and end-of-candidates after a configurable delay (net.after).
  */
-import type { Attached, Host, LinkOptions, NatBehavior, Network, TransportAddress } from "../../src/sim/index";
+import type { Attached, Host, LinkOptions, Nat, NatBehavior, Network, TransportAddress } from "../../src/sim/index";
 import { Network as SimNetwork, attachTurnServer } from "../../src/sim/index";
 import { StunServer } from "../../src/stun/server";
 import { TurnServer } from "../../src/turn/server";
@@ -52,6 +52,8 @@ export interface ScenarioOptions {
 export interface Peer {
   readonly name: "a" | "b";
   readonly host: Host;
+  /** The NAT in front of it (its own, or the shared LAN's), if any. */
+  readonly nat: Nat | undefined;
   readonly att: Attached<IceAgent>;
   readonly agent: IceAgent;
   readonly events: IceAgentEvent[];
@@ -95,6 +97,7 @@ export function scenario(o: ScenarioOptions = {}): Scenario {
   let paused = false;
   let shared: ReturnType<Network["nat"]> | undefined;
 
+  const nats: Partial<Record<"a" | "b", Nat>> = {};
   const hostFor = (name: "a" | "b", p: PeerOptions | undefined): Host => {
     const placement = p?.placement ?? { kind: "public" };
     const link = p?.link ?? o.link ?? { delay: 10 };
@@ -102,9 +105,11 @@ export function scenario(o: ScenarioOptions = {}): Scenario {
     if (placement.kind === "public") return net.host(addresses(name === "a" ? "203.0.113.1" : "203.0.113.2"), { name, link });
     if (placement.kind === "shared-lan") {
       shared ??= net.nat(undefined, { name: "lan" });
+      nats[name] = shared;
       return shared.host(addresses(name === "a" ? "192.168.1.2" : "192.168.1.3"), { name, link });
     }
     const nat = net.nat(placement.behavior, { name: `nat-${name}` });
+    nats[name] = nat;
     return nat.host(addresses(name === "a" ? "192.168.1.2" : "10.0.0.2"), { name, link });
   };
 
@@ -157,7 +162,7 @@ export function scenario(o: ScenarioOptions = {}): Scenario {
     att.sockets.forEach((s, i) => {
       for (const address of host.addresses) agent.addLocalSocket(net.now, { family: address.includes(":") ? "IPv6" : "IPv4", address, port: s.port }, i + 1);
     });
-    return { name, host, att, agent, events, states, received, candidates };
+    return { name, host, nat: nats[name], att, agent, events, states, received, candidates };
   };
 
   peers.a = makePeer("a", o.a, (o.a?.agent?.role as "controlling" | "controlled" | undefined) ?? "controlling");

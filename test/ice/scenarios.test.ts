@@ -84,8 +84,13 @@ describe("ICE lite (RFC 8445 §2.5, §8.2)", () => {
     expect(s.b.agent.state).toBe("completed");
   });
 
-  it("refuses a lite agent in the controlling role", () => {
-    expect(() => scenario({ a: { agent: { lite: true, role: "controlling" } } })).toThrow(/lite agent/);
+  it("a lite agent that starts controlling turns controlled when its peer is full (§6.1.1)", () => {
+    const s = scenario({ seed: 4, a: { agent: { role: "controlled" } }, b: { agent: { lite: true, role: "controlling" }, lite: true } });
+    s.start();
+    expect(s.runUntilSettled()).toBe(true);
+    expect([s.a.agent.role, s.b.agent.role]).toEqual(["controlling", "controlled"]);
+    expect([s.a.agent.state, s.b.agent.state]).toEqual(["completed", "completed"]);
+    expect(s.b.agent.stats().pairs.every((p) => p.requestsSent === 0)).toBe(true);
   });
 });
 

@@ -21,6 +21,9 @@ describe("icekit ice ↔ icekit ice", () => {
       expect(m[0]).toMatchObject({ type: "params" });
       expect(m[0]!.ufrag).toMatch(/^[A-Za-z0-9+/]{4,256}$/);
       expect(m[0]!.pwd).toMatch(/^[A-Za-z0-9+/]{22,256}$/);
+      // Optional fields: ICE options (RFC 8445 §10 ice2, RFC 8838 trickle) and Ta (ice-pacing).
+      expect(m[0]).toMatchObject({ options: ["trickle", "ice2"], pacingMs: 50 });
+      expect(m[0]!.lite).toBeUndefined();
       const candidates = m.filter((x) => x.type === "candidate");
       expect(candidates.length).toBeGreaterThan(0);
       for (const c of candidates) {
@@ -43,6 +46,25 @@ describe("icekit ice ↔ icekit ice", () => {
     expect(r.controllingCode, describeRun(r)).toBe(0);
     expect(r.controlledCode, describeRun(r)).toBe(0);
     expect(r.done).toMatchObject({ sent: 20, echoed: 20 });
+  });
+
+  it("two --lite agents select a pair without checks and round-trip pings (RFC 8445 §6.1.1 both lite)", async () => {
+    const r = await runIcePair(icekitIce(["--controlling", "--lite", ...LOOPBACK, "--ping", "20"]), icekitIce(["--controlled", "--lite", ...LOOPBACK]));
+    expect(r.controllingCode, describeRun(r)).toBe(0);
+    expect(r.controlledCode, describeRun(r)).toBe(0);
+    expect(r.done).toMatchObject({ sent: 20, echoed: 20 });
+    for (const side of [r.controlling, r.controlled]) {
+      expect(side.messages[0]).toMatchObject({ type: "params", lite: true, options: ["trickle", "ice2"] });
+      expect(side.messages[0]!.pacingMs).toBeUndefined(); // RFC 8839 §4.3.1: a lite agent MUST NOT
+      expect(side.messages.find((x) => x.type === "selected")).toBeDefined();
+    }
+  });
+
+  it("an --lite --controlling agent facing a full peer turns controlled and still connects", async () => {
+    const r = await runIcePair(icekitIce(["--controlling", "--lite", ...LOOPBACK, "--ping", "10"]), icekitIce(["--controlled", ...LOOPBACK]));
+    expect(r.controllingCode, describeRun(r)).toBe(0);
+    expect(r.controlledCode, describeRun(r)).toBe(0);
+    expect(r.done).toMatchObject({ sent: 10, echoed: 10 });
   });
 
   it("the controlled side with --ping N exits 0 by itself once it has echoed N pings", async () => {
@@ -127,7 +149,7 @@ describe("icekit ice ↔ icekit ice", () => {
   });
 
   it("rejects a missing role, a bad --host and --turn without credentials with exit 1", async () => {
-    for (const args of [["ice", ...LOOPBACK], ["ice", "--controlling", "--controlled"], ["ice", "--controlling", "--host", "not-an-ip"], ["ice", "--controlling", "--turn", "127.0.0.1:3478"], ["ice", "--controlling", "--ping", "0"], ["ice", "--controlling", "--lite"]]) {
+    for (const args of [["ice", ...LOOPBACK], ["ice", "--controlling", "--controlled"], ["ice", "--controlling", "--host", "not-an-ip"], ["ice", "--controlling", "--turn", "127.0.0.1:3478"], ["ice", "--controlling", "--ping", "0"]]) {
       const r = await runCli(args);
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr).toMatch(/^icekit: /);
