@@ -56,6 +56,8 @@ describe.runIf(canBuildNamespaces())("NAT discovery through kernel NAT in networ
         const report = JSON.parse(r.stdout);
         expect(report).toMatchObject(KERNEL[mode].expected);
         expect(report.mapped.address).toBe(topo.routerWanIp);
+        // The default gateway (the router namespace) was asked too: a plain kernel NAT offers no port mapping.
+        expect(report.portMapping).toEqual({ gateway: "10.77.0.1", pcp: false, natpmp: false, upnp: false, externalAddress: null, upnpLocation: null });
       });
 
       it("coturn's turnutils_natdiscovery agrees on the behaviours", async () => {

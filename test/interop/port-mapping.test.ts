@@ -68,7 +68,7 @@ describe.runIf(enabled)("port mapping through miniupnpd", () => {
     const script = `import("${process.cwd()}/src/node/gateway-probe.ts").then(async (m) => { const r = await m.probeGateway({ gateway: ${JSON.stringify(topo.gatewayIp)} }); process.stdout.write(JSON.stringify(r)); });`;
     const before = topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
     const r = await run("ip", ["netns", "exec", topo.lan, process.execPath, "--import", "tsx", "-e", script], { timeoutMs: 20_000 });
-    expect(JSON.parse(r.stdout), r.stderr).toEqual({ gateway: topo.gatewayIp, clientAddress: topo.lanIp, pcp: true, natpmp: true, externalAddress: topo.routerWanIp });
+    expect(JSON.parse(r.stdout), r.stderr).toEqual({ gateway: topo.gatewayIp, clientAddress: topo.lanIp, pcp: true, natpmp: true, externalAddress: topo.routerWanIp, upnp: false });
     expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).toBe(before);
   });
 

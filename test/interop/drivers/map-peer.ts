@@ -3,7 +3,7 @@
  * with `mapPort()` (the library, not the CLI), echoes the first datagram that arrives through the
  * mapping, then deletes the mapping with `close()` and exits 0.
  *
- *   node --import tsx test/interop/drivers/map-peer.ts --gateway IP --port P --method pcp|natpmp|auto
+ *   node --import tsx test/interop/drivers/map-peer.ts --gateway IP --port P --method pcp|natpmp|upnp|auto
  *
  * stdout, one JSON line each: {"type":"mapped",method,external,internal,lifetime},
  * {"type":"received",data,from}, {"type":"closed"}; {"type":"error",message} and exit 1 on failure.
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       resolve({ data: msg.toString(), from: `${rinfo.address}:${rinfo.port}` });
     }),
   );
-  const method = (arg("method") ?? "auto") as "pcp" | "natpmp" | "auto";
+  const method = (arg("method") ?? "auto") as "pcp" | "natpmp" | "upnp" | "auto";
   const m = await mapPort({ gateway: arg("gateway")!, protocol: "udp", internalPort: port, lifetime: 120, method });
   say({ type: "mapped", method: m.method, external: m.external, internal: m.internal, lifetime: m.lifetime });
   const r = await received;

@@ -65,6 +65,8 @@ export interface RouterTopologyOptions {
   readonly secureMode?: boolean;
   /** miniupnpd's `force_igd_desc_v1`: describe an IGD:1 with WANIPConnection:1 (no AddAnyPortMapping). */
   readonly forceIgdV1?: boolean;
+  /** NAT-PMP and PCP (one switch in miniupnpd 2.3.1; default on). Off with `upnp` leaves a UPnP-only router. */
+  readonly natpmp?: boolean;
 }
 
 /** miniupnpd's HTTP port with UPnP on. */
@@ -122,7 +124,8 @@ table inet filter {
       [
         `ext_ifname=${tag}x`,
         `listening_ip=${tag}b`,
-        "enable_natpmp=yes", // NAT-PMP and PCP share port 5351 and this switch (miniupnpd 2.3.1)
+        // NAT-PMP and PCP share port 5351 and this switch (miniupnpd 2.3.1).
+        `enable_natpmp=${options.natpmp === false ? "no" : "yes"}`,
         ...(upnp
           ? [
               "enable_upnp=yes",
@@ -149,7 +152,7 @@ table inet filter {
       ns(lan, "ip", "route", "add", "239.0.0.0/8", "dev", `${tag}a`);
     }
     miniupnpd = start("ip", ["netns", "exec", router, "/usr/sbin/miniupnpd", "-f", conf, "-d"]);
-    await waitFor(async () => miniupnpd!.output().includes("Listening for NAT-PMP/PCP traffic"), 10_000, `miniupnpd to listen:\n${miniupnpd.output()}`);
+    if (options.natpmp !== false) await waitFor(async () => miniupnpd!.output().includes("Listening for NAT-PMP/PCP traffic"), 10_000, `miniupnpd to listen:\n${miniupnpd.output()}`);
     if (upnp) await waitFor(async () => /HTTP listening on port/.test(miniupnpd!.output()), 10_000, `miniupnpd's HTTP server:\n${miniupnpd.output()}`);
     if (/impossible|disabled/i.test(miniupnpd.output())) throw new Error(`miniupnpd will not forward:\n${miniupnpd.output()}`);
   } catch (e) {

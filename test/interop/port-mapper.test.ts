@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, startCliStunServer } from "./helpers/icekit-cli";
+import { canBuildNamespaces } from "./helpers/netns";
+import { buildRouterTopology, hasMiniupnpd, type RouterTopology } from "./helpers/netns-router";
+import { run, start } from "./helpers/process";
+
+/**
+ * The one PortMapper (`mapPort()` with method "auto", `icekit map`, `icekit nat`'s gateway
+ * report) against miniupnpd routers that offer different protocols: all three (auto must pick
+ * PCP), and UPnP alone (NAT-PMP/PCP switched off: auto must find the IGD and use it). Each
+ * mapping is proven with traffic from the WAN namespace.
+ */
+const enabled = canBuildNamespaces() && hasMiniupnpd();
+
+type Line = Record<string, unknown>;
+
+/** Sends `text` from the WAN namespace over UDP or TCP; resolves with the echo ("" on timeout). */
+async function sendFromWan(topo: RouterTopology, protocol: "udp" | "tcp", to: { address: string; port: number }, text: string): Promise<string> {
+  const script =
+    protocol === "udp"
+      ? `
+const s = require("node:dgram").createSocket("udp4");
+s.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
+s.bind(0, ${JSON.stringify(topo.wanIp)}, () => s.send(${JSON.stringify(text)}, ${to.port}, ${JSON.stringify(to.address)}));
+setTimeout(() => process.exit(2), 3000);`
+      : `
+const c = require("node:net").connect({ port: ${to.port}, host: ${JSON.stringify(to.address)}, localAddress: ${JSON.stringify(topo.wanIp)} }, () => c.write(${JSON.stringify(text)}));
+c.on("data", (d) => { process.stdout.write(d.toString()); process.exit(0); });
+c.on("error", () => process.exit(3));
+setTimeout(() => process.exit(2), 3000);`;
+  const r = await run("ip", ["netns", "exec", topo.wan, process.execPath, "-e", script], { timeoutMs: 10_000 });
+  return r.stdout;
+}
+
+/** Runs map-peer (mapPort, echo one datagram, close) with method auto; returns its lines. */
+async function mapAutoAndEcho(topo: RouterTopology, port: number): Promise<{ mapped: Line; lines: Line[] }> {
+  const peer = start("ip", ["netns", "exec", topo.lan, process.execPath, "--import", "tsx", "test/interop/drivers/map-peer.ts", "--gateway", topo.gatewayIp, "--port", String(port), "--method", "auto"]);
+  try {
+    const lines = () => peer.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Line);
+    const deadline = Date.now() + 30_000;
+    while (!lines().some((l) => l.type === "mapped" || l.type === "error") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const mapped = lines().find((l) => l.type === "mapped");
+    expect(mapped, peer.output() + topo.miniupnpd.output()).toBeDefined();
+    const external = mapped!.external as { address: string; port: number };
+    expect(await sendFromWan(topo, "udp", external, `auto ${port}`)).toBe(`auto ${port}`);
+    if (peer.child.exitCode === null && peer.child.signalCode === null) await new Promise((r) => peer.child.once("exit", r));
+    expect(lines().some((l) => l.type === "closed"), peer.output()).toBe(true);
+    return { mapped: mapped!, lines: lines() };
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** A TCP echo listener in the LAN namespace on `port`, until stopped. */
+function lanTcpEcho(topo: RouterTopology, port: number) {
+  return start("ip", ["netns", "exec", topo.lan, process.execPath, "-e", `require("node:net").createServer((c) => c.on("data", (d) => c.end(d))).listen(${port}, "0.0.0.0", () => console.log("listening"));`]);
+}
+
+describe.runIf(enabled)("PortMapper: a router with PCP, NAT-PMP and UPnP", () => {
+  let topo: RouterTopology;
+  beforeAll(async () => {
+    topo = await buildRouterTopology({ upnp: true });
+  });
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  it("auto picks PCP first and the mapping carries WAN traffic", async () => {
+    const { mapped } = await mapAutoAndEcho(topo, 6100);
+    expect(mapped).toMatchObject({ method: "pcp", internal: { address: topo.lanIp, port: 6100 }, external: { address: topo.routerWanIp } });
+  });
+
+  it("probeGateway reports all three, with the IGD's location", async () => {
+    const script = `import("${process.cwd()}/src/node/gateway-probe.ts").then(async (m) => process.stdout.write(JSON.stringify(await m.probeGateway({ gateway: ${JSON.stringify(topo.gatewayIp)} }))));`;
+    const r = await run("ip", ["netns", "exec", topo.lan, process.execPath, "--import", "tsx", "-e", script], { timeoutMs: 20_000 });
+    expect(JSON.parse(r.stdout), r.stderr).toEqual({ gateway: topo.gatewayIp, clientAddress: topo.lanIp, pcp: true, natpmp: true, externalAddress: topo.routerWanIp, upnp: true, upnpLocation: topo.upnpLocation });
+  });
+
+  it("icekit map --protocol tcp (PCP) opens a TCP port a WAN connection reaches", async () => {
+    const echo = lanTcpEcho(topo, 6200);
+    try {
+      for (let i = 0; i < 200 && !echo.output().includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
+      const r = await runCli(["map", "--protocol", "tcp", "--internal-port", "6200", "--lifetime", "120", "--json"], topo.lan, 30_000);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { method: string; protocol: string; external: { address: string; port: number } };
+      expect(out).toMatchObject({ method: "pcp", protocol: "tcp", internal: { address: topo.lanIp, port: 6200 }, external: { address: topo.routerWanIp }, lifetime: 120 });
+      expect(await sendFromWan(topo, "tcp", out.external, "tcp through PCP")).toBe("tcp through PCP");
+      const del = await runCli(["map", "--delete", "--protocol", "tcp", "--internal-port", "6200", "--method", "natpmp", "--json"], topo.lan, 30_000);
+      expect(del.code, del.stderr).toBe(0);
+    } finally {
+      await echo.stop();
+    }
+  });
+});
+
+describe.runIf(enabled)("PortMapper: a router with UPnP IGD only", () => {
+  let topo: RouterTopology;
+  beforeAll(async () => {
+    topo = await buildRouterTopology({ upnp: true, natpmp: false });
+  });
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  it("auto finds no PCP or NAT-PMP, maps with UPnP, and the mapping carries WAN traffic", async () => {
+    const { mapped } = await mapAutoAndEcho(topo, 6300);
+    expect(mapped).toMatchObject({ method: "upnp", internal: { address: topo.lanIp, port: 6300 }, external: { address: topo.routerWanIp, port: 6300 } });
+    // close() deleted it: upnpc lists nothing.
+    const l = await run("ip", ["netns", "exec", topo.lan, "upnpc", "-u", topo.upnpLocation!, "-l"], { timeoutMs: 20_000 });
+    expect(l.stdout).not.toMatch(/\d+\s+UDP\s+6300->/);
+  });
+
+  it("icekit map --method upnp maps, upnpc lists it, --delete removes it", async () => {
+    const r = await runCli(["map", "--method", "upnp", "--protocol", "udp", "--internal-port", "6400", "--lifetime", "300", "--json"], topo.lan, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ method: "upnp", protocol: "udp", internal: { address: topo.lanIp, port: 6400 }, external: { address: topo.routerWanIp, port: 6400 }, lifetime: 300 });
+    const listed = await run("ip", ["netns", "exec", topo.lan, "upnpc", "-u", topo.upnpLocation!, "-l"], { timeoutMs: 20_000 });
+    expect(listed.stdout).toMatch(new RegExp(`UDP\\s+6400->${topo.lanIp.replace(/\./g, "\\.")}:6400`));
+    const del = await runCli(["map", "--delete", "--method", "upnp", "--protocol", "udp", "--external-port", "6400", "--json"], topo.lan, 30_000);
+    expect(del.code, del.stderr).toBe(0);
+    expect(JSON.parse(del.stdout)).toEqual({ method: "upnp", deleted: { protocol: "udp", externalPort: 6400 } });
+    const after = await run("ip", ["netns", "exec", topo.lan, "upnpc", "-u", topo.upnpLocation!, "-l"], { timeoutMs: 20_000 });
+    expect(after.stdout).not.toMatch(/UDP\s+6400->/);
+  });
+
+  it("icekit nat reports UPnP as the gateway's only port-mapping protocol", async () => {
+    const stun = await startCliStunServer(["--listen", `${topo.wanIp}:3478`], topo.wan);
+    try {
+      const r = await runCli(["nat", `${topo.wanIp}:3478`, "--json"], topo.lan, 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { mapped: { address: string }; portMapping: unknown };
+      expect(report.mapped.address).toBe(topo.routerWanIp);
+      expect(report.portMapping).toEqual({ gateway: topo.gatewayIp, pcp: false, natpmp: false, upnp: true, externalAddress: null, upnpLocation: topo.upnpLocation });
+    } finally {
+      await stun.stop();
+    }
+  });
+});
