@@ -15,7 +15,17 @@ import { checkIceCredential, randomIceString, randomTiebreaker } from "./credent
 import { IcePacer } from "./pacer";
 import type { SessionConfig } from "./session";
 
-/** The options with every default filled in and every value checked. */
+/**
+ * The options with every default filled in and every value checked.
+ *
+ * @example
+ * ```ts
+ * const o: ResolvedOptions = resolveOptions({ role: "controlled" });
+ * o.config.ta;      // → 50
+ * o.ufrag.length;   // → 8 random ice-chars
+ * o.config.consent; // → { interval: 5000, timeout: 30000, disconnectedAfter: 10000, keepalive: 15000 }
+ * ```
+ */
 export interface ResolvedOptions {
   readonly config: SessionConfig;
   readonly role: IceRole;
@@ -30,7 +40,15 @@ export interface ResolvedOptions {
   readonly ipv6Only: boolean;
 }
 
-/** A transport address from the options, in canonical form. */
+/**
+ * A transport address from the options, in canonical form.
+ *
+ * @example
+ * ```ts
+ * checkedAddress({ family: "IPv6", address: "2001:DB8::0:1", port: 3478 }, "stunServers[0]");
+ * // → { family: "IPv6", address: "2001:db8::1", port: 3478 }
+ * ```
+ */
 export function checkedAddress(a: TransportAddress, what: string): TransportAddress {
   if (typeof a !== "object" || a === null) throw new IcekitError("INVALID_ARGUMENT", `${what}: pass a transport address { family, address, port }`);
   return transportAddress(a.address, a.port);
@@ -40,6 +58,12 @@ export function checkedAddress(a: TransportAddress, what: string): TransportAddr
  * Checks the options and fills in the defaults.
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` naming the option and what to pass instead
+ *
+ * @example
+ * ```ts
+ * resolveOptions({ role: "controlling", ta: 20 }).config.ta; // → 20
+ * resolveOptions({ role: "controlling", ta: 2 }); // throws IcekitError INVALID_ARGUMENT: "ta 2: pass a number from 5 to 60000 (default 50)"
+ * ```
  */
 export function resolveOptions(options: IceAgentOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) throw new IcekitError("INVALID_ARGUMENT", 'pass options: { role: "controlling" | "controlled", ... }');

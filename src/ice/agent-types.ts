@@ -27,13 +27,41 @@ export type { PairState } from "./pair";
  *   conditions, or a failed nomination, §7.2.5.3.4), or consent expired (RFC 7675 §5.1);
  *   only {@link IceAgent.restart} leaves it;
  * - `closed`: {@link IceAgent.close} was called.
+ *
+ * @example
+ * ```ts
+ * let state: IceConnectionState = agent.state; // → "new"
+ * for (let e; (e = agent.pollEvent()); ) if (e.type === "state") state = e.state; // "checking", "connected", "completed"
+ * if (state === "failed") agent.restart(now); // nothing else leaves "failed"
+ * ```
  */
 export type IceConnectionState = "new" | "checking" | "connected" | "completed" | "failed" | "disconnected" | "closed";
 
-/** Gathering progress: `new` before {@link IceAgent.startGathering}. */
+/**
+ * Gathering progress: `new` before {@link IceAgent.startGathering}.
+ *
+ * @example
+ * ```ts
+ * agent.gatheringState; // → "new"
+ * agent.startGathering(now);
+ * agent.gatheringState; // → "gathering"; "complete" once every STUN and TURN server answered or gave up
+ * ```
+ */
 export type IceGatheringState = "new" | "gathering" | "complete";
 
-/** A TURN server to allocate relayed candidates on (RFC 8445 §5.1.1.2). */
+/**
+ * A TURN server to allocate relayed candidates on (RFC 8445 §5.1.1.2).
+ *
+ * @example
+ * ```ts
+ * const turn: IceTurnServer = {
+ *   address: { family: "IPv4", address: "192.0.2.20", port: 3478 },
+ *   username: "alice",
+ *   password: "s3cret",
+ * };
+ * const agent = new IceAgent({ role: "controlling", turnServers: [turn] }); // one Allocate per base
+ * ```
+ */
 export interface IceTurnServer {
   /** Its transport address (resolve names first). */
   readonly address: TransportAddress;
@@ -45,7 +73,19 @@ export interface IceTurnServer {
   readonly password: string;
 }
 
-/** Configuration of an {@link IceAgent}. Times are in milliseconds. */
+/**
+ * Configuration of an {@link IceAgent}. Times are in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const options: IceAgentOptions = {
+ *   role: "controlling",
+ *   stunServers: [{ family: "IPv4", address: "192.0.2.10", port: 3478 }],
+ *   consentInterval: false, // keepalives only (RFC 8445 §11)
+ * };
+ * new IceAgent(options).localPacing; // → 50, the default Ta
+ * ```
+ */
 export interface IceAgentOptions {
   /**
    * The initial role (RFC 8445 §6.1.1): the agent that started ICE controls. It changes on a
@@ -133,7 +173,19 @@ export interface IceAgentOptions {
   readonly hmac?: HmacFactory;
 }
 
-/** What an {@link IceAgent} reports. */
+/**
+ * What an {@link IceAgent} reports.
+ *
+ * @example
+ * ```ts
+ * for (let e: IceAgentEvent | undefined; (e = agent.pollEvent()); ) {
+ *   if (e.type === "local-candidate") signal(e.line); // → "candidate:1 1 udp 2130706431 192.168.1.2 50000 typ host ufrag 9avc9mvT"
+ *   else if (e.type === "gathering" && e.state === "complete") signalEndOfCandidates();
+ *   else if (e.type === "selected-pair") console.log(e.local.type, e.remote.type); // → "srflx srflx"
+ *   else if (e.type === "data") deliver(e.data, e.from);
+ * }
+ * ```
+ */
 export type IceAgentEvent =
   /** A local candidate to signal to the peer (Trickle ICE, RFC 8838 §9). */
   | { readonly type: "local-candidate"; readonly candidate: IceCandidate; readonly line: string }
@@ -151,7 +203,17 @@ export type IceAgentEvent =
   /** The role changed: a role conflict (RFC 8445 §7.3.1.1, §7.2.5.1) or a lite peer (§6.1.1). */
   | { readonly type: "role"; readonly role: IceRole };
 
-/** Per-pair statistics, after `RTCIceCandidatePairStats` (durations in ms). */
+/**
+ * Per-pair statistics, after `RTCIceCandidatePairStats` (durations in ms).
+ *
+ * @example
+ * ```ts
+ * const selected: IceCandidatePairStats | undefined = agent.stats().pairs.find((p) => p.selected);
+ * selected?.state;                  // → "succeeded"
+ * selected?.nominated;              // → true
+ * selected?.currentRoundTripTimeMs; // → e.g. 80
+ * ```
+ */
 export interface IceCandidatePairStats {
   /** Unique within the agent. */
   readonly id: string;
@@ -184,7 +246,16 @@ export interface IceCandidatePairStats {
   readonly lastPacketReceivedAt: number | undefined;
 }
 
-/** Agent-wide counters: what was dropped and why, and the sizes of the tables. */
+/**
+ * Agent-wide counters: what was dropped and why, and the sizes of the tables.
+ *
+ * @example
+ * ```ts
+ * const { unauthenticated, droppedMalformed }: IceAgentCounters = agent.stats();
+ * unauthenticated;  // → 0; each check with an unknown ufrag or a wrong MESSAGE-INTEGRITY adds 1 (answered 401)
+ * droppedMalformed; // → 0
+ * ```
+ */
 export interface IceAgentCounters {
   /** Binding requests answered with 400 (missing USERNAME, MESSAGE-INTEGRITY or PRIORITY). */
   badRequests: number;
@@ -230,7 +301,17 @@ export interface IceAgentCounters {
   dataReceived: number;
 }
 
-/** What {@link IceAgent.stats} returns. */
+/**
+ * What {@link IceAgent.stats} returns.
+ *
+ * @example
+ * ```ts
+ * const s: IceAgentStats = agent.stats();
+ * s.state;                               // → "completed"
+ * s.localCandidates;                     // → 2: host and srflx
+ * s.pairs.filter((p) => p.valid).length; // → 1
+ * ```
+ */
 export interface IceAgentStats extends Readonly<IceAgentCounters> {
   readonly state: IceConnectionState;
   readonly gatheringState: IceGatheringState;

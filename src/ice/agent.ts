@@ -158,7 +158,19 @@ export interface PortMappedCandidateOptions {
 /** RFC 8445 §14.2: the Ta of an agent that does not propose one. */
 const DEFAULT_TA = 50;
 
-/** A sans-IO ICE agent; see the module comment. */
+/**
+ * A sans-IO ICE agent; see the module comment.
+ *
+ * @example
+ * ```ts
+ * const agent = new IceAgent({ role: "controlling", stunServers: [{ family: "IPv4", address: "192.0.2.10", port: 3478 }] });
+ * agent.addLocalSocket(now, { family: "IPv4", address: "192.168.1.2", port: 50000 }); // → true
+ * agent.startGathering(now);
+ * agent.pollEvent();    // → { type: "gathering", state: "gathering" }
+ * agent.pollEvent();    // → { type: "local-candidate", line: "candidate:1 1 udp 2130706431 192.168.1.2 50000 typ host ufrag …", … }
+ * agent.pollTransmit(); // → the Binding request from 192.168.1.2:50000 to 192.0.2.10:3478
+ * ```
+ */
 export class IceAgent implements Engine<IceAgentEvent> {
   readonly #config: SessionConfig;
   readonly #random: RandomSource;

@@ -31,10 +31,29 @@ import type { CandidateType } from "./priority";
 export type { CandidateType } from "./priority";
 export { candidatePriority, pairPriority } from "./priority";
 
-/** TCP candidate types of RFC 6544 §4.5. */
+/**
+ * TCP candidate types of RFC 6544 §4.5.
+ *
+ * @example
+ * ```ts
+ * const c = parseCandidate("candidate:1 1 tcp 1518280447 192.0.2.7 9 typ host tcptype active");
+ * const tcpType: TcpType | undefined = c.tcpType; // → "active": it connects out, so port 9 is a placeholder
+ * ```
+ */
 export type TcpType = "active" | "passive" | "so";
 
-/** One ICE candidate (RFC 8445 §5.3), as signaled. */
+/**
+ * One ICE candidate (RFC 8445 §5.3), as signaled.
+ *
+ * @example
+ * ```ts
+ * const host: IceCandidate = {
+ *   foundation: "1", component: 1, transport: "udp", priority: candidatePriority("host", 65535, 1),
+ *   address: "192.168.1.2", port: 50000, type: "host",
+ * };
+ * formatCandidate(host); // → "candidate:1 1 udp 2130706431 192.168.1.2 50000 typ host"
+ * ```
+ */
 export interface IceCandidate {
   /** 1-32 ice-chars; equal for candidates of one type, base IP, server and transport (§5.1.1.3). */
   readonly foundation: string;
@@ -86,7 +105,15 @@ function isHostName(text: string): boolean {
   return text.length <= 253 && HOSTNAME.test(text) && !/(^|\.)[0-9]+\.?$/.test(text);
 }
 
-/** True when `address` is an mDNS name (RFC 6762 `.local`), which WebRTC uses to hide host IPs. */
+/**
+ * True when `address` is an mDNS name (RFC 6762 `.local`), which WebRTC uses to hide host IPs.
+ *
+ * @example
+ * ```ts
+ * isMdnsName("1f4712db-ea17-4bcf-a596-105139dfd8bf.local"); // → true: a browser hiding its host IP
+ * isMdnsName("192.168.1.2");                                // → false
+ * ```
+ */
 export function isMdnsName(address: string): boolean {
   return /\.local\.?$/i.test(address) && isHostName(address);
 }
@@ -117,6 +144,14 @@ function parseAddress(text: string, what: string, at: number): string {
  * @returns the candidate
  * @throws {@link StunDecodeError} `BAD_TEXT`, with the character offset, when the line does not
  *   follow the grammar or names a transport other than UDP/TCP or an unknown candidate type
+ *
+ * @example
+ * ```ts
+ * const c = parseCandidate("a=candidate:1 1 UDP 2130706431 192.0.2.3 45664 typ host generation 0 network-id 1\r\n");
+ * c.transport;  // → "udp"
+ * c.generation; // → 0
+ * c.extensions; // → [["network-id", "1"]], kept so that formatCandidate writes it back
+ * ```
  */
 export function parseCandidate(line: string): IceCandidate {
   if (typeof line !== "string") throw bad(`expected a string, got ${line === null ? "null" : typeof line}`);
@@ -208,6 +243,14 @@ export function parseCandidate(line: string): IceCandidate {
  *
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when a field cannot be written in the grammar
  *   (so that what is written always parses back to the same candidate)
+ *
+ * @example
+ * ```ts
+ * formatCandidate({
+ *   foundation: "2", component: 1, transport: "udp", priority: 1694498815, address: "198.51.100.1", port: 61000,
+ *   type: "srflx", relatedAddress: "192.168.1.2", relatedPort: 50000,
+ * }); // → "candidate:2 1 udp 1694498815 198.51.100.1 61000 typ srflx raddr 192.168.1.2 rport 50000"
+ * ```
  */
 export function formatCandidate(c: IceCandidate): string {
   const fail = (what: string): never => {

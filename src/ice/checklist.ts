@@ -9,7 +9,15 @@
  */
 import type { CandidatePair } from "./pair";
 
-/** What {@link Checklist.add} did with a pair. */
+/**
+ * What {@link Checklist.add} did with a pair.
+ *
+ * @example
+ * ```ts
+ * const result: AddResult = checklist.add(pair); // → "added"
+ * checklist.add(pair);                           // → "redundant": a pair with its key is in the list
+ * ```
+ */
 export type AddResult =
   /** Inserted, Waiting or Frozen by the rules of RFC 8838 §12. */
   | "added"
@@ -23,7 +31,17 @@ function before(a: CandidatePair, b: CandidatePair): boolean {
   return a.priority > b.priority || (a.priority === b.priority && a.component < b.component);
 }
 
-/** One checklist: pairs in priority order and the triggered-check FIFO. */
+/**
+ * One checklist: pairs in priority order and the triggered-check FIFO.
+ *
+ * @example
+ * ```ts
+ * const checklist = new Checklist(100);
+ * pair.updatePriority(true);
+ * checklist.add(pair); // → "added", and pair.state is "waiting": the first pair of its foundation
+ * checklist.next();    // → { pair, triggered: false }; the caller sends its check
+ * ```
+ */
 export class Checklist {
   /** The pairs, highest priority first. */
   readonly pairs: CandidatePair[] = [];

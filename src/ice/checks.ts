@@ -25,13 +25,42 @@ import { MessageClass, Method } from "../stun/constants";
 import type { IntegrityKeys } from "../stun/integrity";
 import type { CandidatePair, LocalCandidate } from "./pair";
 
-/** The two roles of RFC 8445 §6.1.1. */
+/**
+ * The two roles of RFC 8445 §6.1.1.
+ *
+ * @example
+ * ```ts
+ * const role: IceRole = "controlled";
+ * new IceAgent({ role }).role; // → "controlled", until a role conflict (487) or a lite peer switches it
+ * ```
+ */
 export type IceRole = "controlling" | "controlled";
 
-/** What a transaction is for. */
+/**
+ * What a transaction is for.
+ *
+ * @example
+ * ```ts
+ * for (const tx of txs.due(now).expired) {
+ *   if (tx.kind === "check" && !tx.cancelled) failCheck(now, tx); // a consent request only ages consent (RFC 7675 §5.1)
+ * }
+ * ```
+ */
 export type CheckKind = "check" | "consent";
 
-/** One connectivity-check or consent transaction. */
+/**
+ * One connectivity-check or consent transaction.
+ *
+ * @example
+ * ```ts
+ * const tx: CheckTransaction = txs.start(0, {
+ *   tid, kind: "check", pair, base: pair.local, remote: pair.remote.address, data, priority: 1862270975,
+ *   useCandidate: false, role: "controlling", keys: remoteCredential, rto: 500,
+ * });
+ * tx.nextAt;   // → 500: the second send, one RTO later
+ * tx.deadline; // → 39500 = ((2^6 - 1) + 16) × 500, with Rc 7 and Rm 16
+ * ```
+ */
 export interface CheckTransaction {
   readonly tid: Uint8Array;
   readonly tidKey: string;
@@ -63,7 +92,15 @@ export interface CheckTransaction {
   cancelled: boolean;
 }
 
-/** Retransmission parameters (RFC 8489 §6.2.1). */
+/**
+ * Retransmission parameters (RFC 8489 §6.2.1).
+ *
+ * @example
+ * ```ts
+ * const policy: RetransmitPolicy = { rc: 7, rm: 16 }; // the RFC 8489 §6.2.1 defaults
+ * const txs = new Transactions(policy);
+ * ```
+ */
 export interface RetransmitPolicy {
   /** Rc: total sends (default 7). */
   readonly rc: number;
@@ -71,7 +108,17 @@ export interface RetransmitPolicy {
   readonly rm: number;
 }
 
-/** The transactions of one ICE session, by transaction id. */
+/**
+ * The transactions of one ICE session, by transaction id.
+ *
+ * @example
+ * ```ts
+ * const txs = new Transactions({ rc: 7, rm: 16 });
+ * const tx = txs.start(0, { ...init, kind: "check", rto: 500 }); // its first send is now
+ * txs.due(500).retransmit; // → [tx]: the second send, at RTO
+ * txs.nextTimeout();       // → 1500: the third, at 3·RTO
+ * ```
+ */
 export class Transactions {
   readonly #byTid = new Map<string, CheckTransaction>();
   readonly #policy: RetransmitPolicy;
@@ -187,7 +234,19 @@ export class Transactions {
   }
 }
 
-/** The fields of a connectivity check (RFC 8445 §7.1, §7.2.2). */
+/**
+ * The fields of a connectivity check (RFC 8445 §7.1, §7.2.2).
+ *
+ * @example
+ * ```ts
+ * const request: CheckRequest = {
+ *   username: "bobU:alcU", priority: candidatePriority("prflx", 65535, 1), role: "controlling",
+ *   tiebreaker: randomTiebreaker(defaultRandom), useCandidate: false,
+ *   key: shortTermCredential("bobU:alcU", bobPwd).sha1, software: undefined,
+ * };
+ * encodeCheck(new StunMessageBuilder(), transactionId(defaultRandom), request).length; // → 88
+ * ```
+ */
 export interface CheckRequest {
   /** "<remote ufrag>:<local ufrag>". */
   readonly username: string;
@@ -201,14 +260,29 @@ export interface CheckRequest {
   readonly software: string | undefined;
 }
 
-/** A fresh 96-bit transaction id from `random`. */
+/**
+ * A fresh 96-bit transaction id from `random`.
+ *
+ * @example
+ * ```ts
+ * transactionId(defaultRandom).length; // → 12
+ * ```
+ */
 export function transactionId(random: RandomSource): Uint8Array {
   const tid = new Uint8Array(12);
   random(tid);
   return tid;
 }
 
-/** Encodes a Binding request for a check; the bytes are a copy the caller keeps. */
+/**
+ * Encodes a Binding request for a check; the bytes are a copy the caller keeps.
+ *
+ * @example
+ * ```ts
+ * const data = encodeCheck(builder, transactionId(random), request);
+ * decodeStunMessage(data).get(Priority); // → 1862270975: the prflx priority, RFC 8445 §7.1.1
+ * ```
+ */
 export function encodeCheck(b: StunMessageBuilder, tid: Uint8Array, r: CheckRequest): Uint8Array {
   b.begin(Method.Binding, MessageClass.Request, tid).add(Username, r.username).add(Priority, r.priority);
   if (r.role === "controlling") {
@@ -222,7 +296,15 @@ export function encodeCheck(b: StunMessageBuilder, tid: Uint8Array, r: CheckRequ
   return b.addMessageIntegrity(r.key).addFingerprint().finish().slice();
 }
 
-/** Encodes a Binding success response (§7.3): XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT. */
+/**
+ * Encodes a Binding success response (§7.3): XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT.
+ *
+ * @example
+ * ```ts
+ * const data = encodeSuccess(builder, check.transactionId, { family: "IPv4", address: "198.51.100.1", port: 61000 }, local.keys.sha1, undefined);
+ * decodeStunMessage(data).get(XorMappedAddress); // → { family: "IPv4", address: "198.51.100.1", port: 61000 }
+ * ```
+ */
 export function encodeSuccess(b: StunMessageBuilder, tid: Uint8Array, mapped: TransportAddress, key: HmacKey, software: string | undefined): Uint8Array {
   b.begin(Method.Binding, MessageClass.SuccessResponse, tid).add(XorMappedAddress, mapped);
   if (software !== undefined) b.add(Software, software);
@@ -232,6 +314,12 @@ export function encodeSuccess(b: StunMessageBuilder, tid: Uint8Array, mapped: Tr
 /**
  * Encodes a Binding error response. 400 and 401 go unsigned (RFC 8489 §9.1.3: the request
  * could not be authenticated); 487 is signed, since the request was (RFC 8445 §7.3.1.1).
+ *
+ * @example
+ * ```ts
+ * const data = encodeError(builder, check.transactionId, 487, "Role Conflict", local.keys.sha1, undefined);
+ * decodeStunMessage(data).get(ErrorCode); // → { code: 487, reason: "Role Conflict" }
+ * ```
  */
 export function encodeError(
   b: StunMessageBuilder,
@@ -253,6 +341,11 @@ export function encodeError(
  * A keepalive (RFC 8445 §11): a Binding indication "MUST NOT utilize any authentication
  * mechanism. It SHOULD contain the FINGERPRINT attribute [...] but it SHOULD NOT contain any
  * other attributes."
+ *
+ * @example
+ * ```ts
+ * encodeKeepalive(builder, transactionId(random)).length; // → 28: the header and FINGERPRINT
+ * ```
  */
 export function encodeKeepalive(b: StunMessageBuilder, tid: Uint8Array): Uint8Array {
   return b.begin(Method.Binding, MessageClass.Indication, tid).addFingerprint().finish().slice();

@@ -21,7 +21,15 @@
 import type { RandomSource } from "../engine";
 import type { CandidatePair } from "./pair";
 
-/** The timers of consent and keepalives, resolved from the agent options. */
+/**
+ * The timers of consent and keepalives, resolved from the agent options.
+ *
+ * @example
+ * ```ts
+ * const consent: ConsentConfig = { interval: 5000, timeout: 30_000, disconnectedAfter: 10_000, keepalive: 15_000 }; // the defaults
+ * consentStatus(pair, pair.consentAt + 12_000, consent); // → "stale"
+ * ```
+ */
 export interface ConsentConfig {
   /** Base period of consent checks; false: no consent checks. */
   readonly interval: number | false;
@@ -33,12 +41,35 @@ export interface ConsentConfig {
   readonly keepalive: number;
 }
 
-/** The smallest consent period RFC 7675 §5.1 allows. */
+/**
+ * The smallest consent period RFC 7675 §5.1 allows.
+ *
+ * @example
+ * ```ts
+ * consentDelay(MIN_CONSENT_INTERVAL, (out) => out.fill(0)); // → 4000, not 3200: the floor holds
+ * ```
+ */
 export const MIN_CONSENT_INTERVAL = 4000;
-/** The smallest Tr RFC 8445 §11 allows. */
+/**
+ * The smallest Tr RFC 8445 §11 allows.
+ *
+ * @example
+ * ```ts
+ * new IceAgent({ role: "controlling", keepaliveInterval: MIN_KEEPALIVE_INTERVAL - 1 });
+ * // throws IcekitError INVALID_ARGUMENT: "keepaliveInterval 14999: pass an integer from 15000 (default 15000)"
+ * ```
+ */
 export const MIN_KEEPALIVE_INTERVAL = 15_000;
 
-/** A randomized consent interval: `interval × U(0.8, 1.2)`, never below 4 s (RFC 7675 §5.1). */
+/**
+ * A randomized consent interval: `interval × U(0.8, 1.2)`, never below 4 s (RFC 7675 §5.1).
+ *
+ * @example
+ * ```ts
+ * consentDelay(5000, (out) => out.fill(0));    // → 4000: 0.8 × 5000
+ * consentDelay(5000, (out) => out.fill(0xff)); // → 6000: 1.2 × 5000
+ * ```
+ */
 export function consentDelay(interval: number, random: RandomSource): number {
   const b = new Uint8Array(2);
   random(b);
@@ -46,10 +77,29 @@ export function consentDelay(interval: number, random: RandomSource): number {
   return Math.max(MIN_CONSENT_INTERVAL, Math.round(interval * (0.8 + 0.4 * u)));
 }
 
-/** How fresh a selected pair's consent is. */
+/**
+ * How fresh a selected pair's consent is.
+ *
+ * @example
+ * ```ts
+ * const status: ConsentStatus = consentStatus(selected, now, consent);
+ * if (status === "expired") lost = true;     // RFC 7675 §5.1: the pair may carry nothing more
+ * else if (status === "stale") stale = true; // the agent reports "disconnected"
+ * ```
+ */
 export type ConsentStatus = "fresh" | "stale" | "expired";
 
-/** The pair's consent status at `now`. */
+/**
+ * The pair's consent status at `now`.
+ *
+ * @example
+ * ```ts
+ * pair.consentAt = 0; // the last authenticated response
+ * consentStatus(pair, 5_000, consent);  // → "fresh"
+ * consentStatus(pair, 12_000, consent); // → "stale": reported as "disconnected"
+ * consentStatus(pair, 30_000, consent); // → "expired"
+ * ```
+ */
 export function consentStatus(pair: CandidatePair, now: number, c: ConsentConfig): ConsentStatus {
   if (pair.consentLost) return "expired";
   if (c.interval === false) return "fresh";
@@ -58,7 +108,16 @@ export function consentStatus(pair: CandidatePair, now: number, c: ConsentConfig
   return age >= c.disconnectedAfter ? "stale" : "fresh";
 }
 
-/** When the pair's consent status next changes by itself (for `pollTimeout`), or Infinity. */
+/**
+ * When the pair's consent status next changes by itself (for `pollTimeout`), or Infinity.
+ *
+ * @example
+ * ```ts
+ * pair.consentAt = 0;
+ * nextConsentChange(pair, 5_000, consent);  // → 10000: it turns stale then
+ * nextConsentChange(pair, 12_000, consent); // → 30000: it expires then
+ * ```
+ */
 export function nextConsentChange(pair: CandidatePair, now: number, c: ConsentConfig): number {
   if (pair.consentLost || c.interval === false) return Infinity;
   const stale = pair.consentAt + c.disconnectedAfter;

@@ -19,6 +19,12 @@ const ICE_CHAR_RE = /^[A-Za-z0-9+/]+$/;
  *
  * @param random - the byte source
  * @param length - characters to draw
+ *
+ * @example
+ * ```ts
+ * randomIceString(defaultRandom, 8);         // → e.g. "8xpRH3Ck": 48 random bits
+ * randomIceString((out) => out.fill(0), 4);  // → "AAAA"
+ * ```
  */
 export function randomIceString(random: RandomSource, length: number): string {
   const bytes = new Uint8Array(length);
@@ -28,7 +34,15 @@ export function randomIceString(random: RandomSource, length: number): string {
   return s;
 }
 
-/** A random 64-bit tiebreaker (RFC 8445 §7.1.3). */
+/**
+ * A random 64-bit tiebreaker (RFC 8445 §7.1.3).
+ *
+ * @example
+ * ```ts
+ * randomTiebreaker(defaultRandom);              // → e.g. 13581328591530634188n
+ * randomTiebreaker((out) => out.fill(0xff));    // → 18446744073709551615n, 2^64 - 1
+ * ```
+ */
 export function randomTiebreaker(random: RandomSource): bigint {
   const b = new Uint8Array(8);
   random(b);
@@ -45,6 +59,12 @@ export function randomTiebreaker(random: RandomSource): bigint {
  * @param min - the fewest characters accepted (4 for a ufrag, 22 for a password when icekit
  *   makes or is given its own; 1 for the peer's, since some agents send shorter ones)
  * @throws {@link IcekitError} `INVALID_ARGUMENT` naming what is wrong
+ *
+ * @example
+ * ```ts
+ * checkIceCredential("8hhY", "ufrag", 4); // passes: 4 ice-chars
+ * checkIceCredential("ab", "ufrag", 4);   // throws IcekitError INVALID_ARGUMENT: 'ufrag "ab": pass 4-256 characters of …'
+ * ```
  */
 export function checkIceCredential(value: string, what: "ufrag" | "pwd", min: number): void {
   if (typeof value !== "string" || value.length < min || value.length > 256 || !ICE_CHAR_RE.test(value)) {

@@ -14,6 +14,15 @@ import type { CandidateType } from "./priority";
 /**
  * Hands out foundations: the same string for the same (type, base IP, server IP, transport),
  * a different one otherwise. Foundations are short decimal numbers, which are ice-chars.
+ *
+ * @example
+ * ```ts
+ * const foundations = new Foundations();
+ * foundations.get("host", "192.168.1.2", undefined, "udp");     // → "1"
+ * foundations.get("srflx", "192.168.1.2", "192.0.2.10", "udp"); // → "2"
+ * foundations.get("srflx", "192.168.1.2", "192.0.2.10", "udp"); // → "2" again: same type, base IP, server
+ * foundations.size;                                              // → 2
+ * ```
  */
 export class Foundations {
   readonly #byKey = new Map<string, string>();

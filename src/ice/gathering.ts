@@ -22,7 +22,16 @@ import { TurnClient } from "../turn/client";
 import type { IceTurnServer } from "./agent-types";
 import type { LocalCandidate, RelaySender } from "./pair";
 
-/** One TURN allocation made for the agent. */
+/**
+ * One TURN allocation made for the agent.
+ *
+ * @example
+ * ```ts
+ * const relay = gatherer.relays[0]!; // made by startNext for a TURN server
+ * relay.alive;                       // → true once the Allocate succeeded (hooks.onRelayed)
+ * relay.send(now, { family: "IPv4", address: "203.0.113.5", port: 9000 }, payload); // → true: CreatePermission, then a Send indication
+ * ```
+ */
 export class RelaySession implements RelaySender {
   readonly turn: TurnClient;
   /** The TURN server's entry in the options and its index among the servers (for priorities). */
@@ -62,7 +71,19 @@ export class RelaySession implements RelaySender {
   }
 }
 
-/** What the gatherer tells the agent. */
+/**
+ * What the gatherer tells the agent.
+ *
+ * @example
+ * ```ts
+ * const hooks: GathererHooks = {
+ *   onReflexive: (now, base, mapped, server, serverIndex) => addLocal(reflexiveCandidate(foundations, base, mapped, server, serverIndex)),
+ *   onRelayed: (now, relay, relayed, mapped) => console.log(relayed), // → e.g. [{ family: "IPv4", address: "192.0.2.20", port: 64981 }]
+ *   onRelayData: (now, relay, peer, data) => deliver(peer, data),
+ *   onRelayLost: (now, relay) => relay.candidates.forEach(failPairs),
+ * };
+ * ```
+ */
 export interface GathererHooks {
   /** A Binding or Allocate response gave a server-reflexive address for `base`. */
   onReflexive(now: number, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): void;
@@ -74,7 +95,18 @@ export interface GathererHooks {
   onRelayLost(now: number, relay: RelaySession): void;
 }
 
-/** Configuration of a {@link Gatherer}. */
+/**
+ * Configuration of a {@link Gatherer}.
+ *
+ * @example
+ * ```ts
+ * const options: GathererOptions = {
+ *   stunServers: [{ family: "IPv4", address: "192.0.2.10", port: 3478 }], turnServers: [],
+ *   ta: 50, random: defaultRandom, software: undefined, hmac: undefined, keepalive: 15_000,
+ * };
+ * const gatherer = new Gatherer(options, hooks);
+ * ```
+ */
 export interface GathererOptions {
   readonly stunServers: readonly TransportAddress[];
   readonly turnServers: readonly IceTurnServer[];
@@ -90,7 +122,17 @@ type Task =
   | { readonly kind: "stun"; readonly base: LocalCandidate; readonly server: TransportAddress; readonly serverIndex: number; readonly refresh: boolean }
   | { readonly kind: "turn"; readonly base: LocalCandidate; readonly server: IceTurnServer; readonly serverIndex: number };
 
-/** Gathers reflexive and relayed candidates for the agent; see the module comment. */
+/**
+ * Gathers reflexive and relayed candidates for the agent; see the module comment.
+ *
+ * @example
+ * ```ts
+ * const gatherer = new Gatherer(options, hooks);
+ * gatherer.addBase(hostCandidate(foundations, { family: "IPv4", address: "192.168.1.2", port: 50000 }, 1, 0));
+ * gatherer.startNext(now);  // → true: the Binding request to the STUN server, in this Ta slot
+ * gatherer.pollTransmit();  // → { local: 192.168.1.2:50000, remote: 192.0.2.10:3478, transport: "udp", data }
+ * ```
+ */
 export class Gatherer {
   readonly #o: GathererOptions;
   readonly #hooks: GathererHooks;

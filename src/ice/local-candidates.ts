@@ -29,6 +29,13 @@ function selfBased(fields: Omit<LocalCandidate, "base">): LocalCandidate {
  * A host candidate on a socket (§5.1.1.1): its own base.
  *
  * @param rank - the socket's rank among the component's sockets (RFC 8421), 0 = best
+ *
+ * @example
+ * ```ts
+ * const host = hostCandidate(foundations, { family: "IPv4", address: "192.168.1.2", port: 50000 }, 1, 0);
+ * host.candidate.priority; // → 2130706431
+ * host.base === host;      // → true
+ * ```
  */
 export function hostCandidate(foundations: Foundations, address: TransportAddress, component: number, rank: number): LocalCandidate {
   const pref = localPreference(rank);
@@ -50,6 +57,13 @@ export function hostCandidate(foundations: Foundations, address: TransportAddres
  *
  * @param server - the STUN or TURN server's address (its IP is part of the foundation)
  * @param serverIndex - the server's index among all configured servers
+ *
+ * @example
+ * ```ts
+ * const srflx = reflexiveCandidate(foundations, host, { family: "IPv4", address: "198.51.100.1", port: 61000 }, stun, 0);
+ * formatCandidate(srflx.candidate);
+ * // → "candidate:2 1 udp 1694498559 198.51.100.1 61000 typ srflx raddr 192.168.1.2 rport 50000"
+ * ```
  */
 export function reflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): LocalCandidate {
   const pref = Math.max(0, base.localPreference - 1 - serverIndex);
@@ -106,6 +120,14 @@ export function portMappedCandidate(foundations: Foundations, base: LocalCandida
  *
  * @param turnIndex - the TURN server's index among all configured servers
  * @param related - the Allocate response's XOR-MAPPED-ADDRESS, or the host base without one
+ *
+ * @example
+ * ```ts
+ * const relayed = { family: "IPv4", address: "192.0.2.20", port: 49152 } as const;
+ * const c = relayedCandidate(foundations, relayed, 1, turnServer, 1, mapped, relaySession); // server 1: after one STUN server
+ * c.candidate.priority; // → 16776447: type preference 0, local preference 65532
+ * c.base === c;         // → true: a relayed candidate is its own base
+ * ```
  */
 export function relayedCandidate(
   foundations: Foundations,
@@ -136,6 +158,13 @@ export function relayedCandidate(
  * A peer-reflexive local candidate learned from a check's response (§7.2.5.3.1): "The base is
  * the local candidate of the candidate pair from which the Binding request was sent. The priority
  * is the value of the PRIORITY attribute in the Binding request."
+ *
+ * @example
+ * ```ts
+ * const prflx = peerReflexiveCandidate(foundations, host, { family: "IPv4", address: "198.51.100.1", port: 61001 }, 1862270975);
+ * prflx.candidate.type; // → "prflx"
+ * prflx.base === host;  // → true
+ * ```
  */
 export function peerReflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, priority: number): LocalCandidate {
   const candidate: IceCandidate = {

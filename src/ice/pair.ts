@@ -14,7 +14,14 @@ import type { IceCandidatePairStats } from "./agent-types";
 import type { IceCandidate } from "./candidate";
 import { pairPriority } from "./priority";
 
-/** Sends a datagram through a TURN allocation: what a relayed base needs (RFC 8445 §12.1). */
+/**
+ * Sends a datagram through a TURN allocation: what a relayed base needs (RFC 8445 §12.1).
+ *
+ * @example
+ * ```ts
+ * const sender: RelaySender = { alive: true, send: (now, peer, data) => turnClient.send(now, peer, data) };
+ * ```
+ */
 export interface RelaySender {
   /** Sends `data` from the relayed address to `peer`; false when the allocation cannot. */
   send(now: number, peer: TransportAddress, data: Uint8Array): boolean;
@@ -22,7 +29,16 @@ export interface RelaySender {
   readonly alive: boolean;
 }
 
-/** A local candidate and its base. */
+/**
+ * A local candidate and its base.
+ *
+ * @example
+ * ```ts
+ * const host: LocalCandidate = hostCandidate(foundations, { family: "IPv4", address: "192.168.1.2", port: 50000 }, 1, 0);
+ * host.key;             // → "l|192.168.1.2|50000"
+ * host.localPreference; // → 65535
+ * ```
+ */
 export interface LocalCandidate {
   /** The candidate as signaled (priority, foundation, type, related address). */
   readonly candidate: IceCandidate;
@@ -40,7 +56,16 @@ export interface LocalCandidate {
   readonly key: string;
 }
 
-/** A remote candidate: signaled, or peer-reflexive learned from a check (RFC 8445 §7.3.1.3). */
+/**
+ * A remote candidate: signaled, or peer-reflexive learned from a check (RFC 8445 §7.3.1.3).
+ *
+ * @example
+ * ```ts
+ * const c = parseCandidate("candidate:1 1 udp 2130706431 192.0.2.30 40000 typ host");
+ * const address = { family: "IPv4", address: c.address, port: c.port } as const;
+ * const remote: RemoteCandidate = { candidate: c, address, component: 1, key: remoteKey(1, address) };
+ * ```
+ */
 export interface RemoteCandidate {
   /** As signaled; replaced when a trickled candidate names a peer-reflexive one (RFC 8838 §11). */
   candidate: IceCandidate;
@@ -52,21 +77,54 @@ export interface RemoteCandidate {
   readonly key: string;
 }
 
-/** Pair states (RFC 8445 §6.1.2.6), spelled as `RTCStatsIceCandidatePairState`. */
+/**
+ * Pair states (RFC 8445 §6.1.2.6), spelled as `RTCStatsIceCandidatePairState`.
+ *
+ * @example
+ * ```ts
+ * agent.stats().pairs.map((p) => p.state); // → e.g. ["in-progress", "succeeded", "succeeded"]
+ * ```
+ */
 export type PairState = "frozen" | "waiting" | "in-progress" | "succeeded" | "failed";
 
-/** Key of a local candidate: its kind, transport address and, for reflexive ones, its base. */
+/**
+ * Key of a local candidate: its kind, transport address and, for reflexive ones, its base.
+ *
+ * @example
+ * ```ts
+ * localKey("host", { family: "IPv4", address: "192.168.1.2", port: 50000 });          // → "l|192.168.1.2|50000"
+ * localKey("srflx", { family: "IPv4", address: "198.51.100.1", port: 61000 }, host); // → "l|198.51.100.1|61000<l|192.168.1.2|50000"
+ * ```
+ */
 export function localKey(kind: "host" | "relay" | "srflx" | "prflx", address: TransportAddress, base?: LocalCandidate): string {
   const own = `${kind === "relay" ? "r" : "l"}|${address.address}|${address.port}`;
   return base === undefined ? own : `${own}<${base.key}`;
 }
 
-/** Key of a remote candidate. */
+/**
+ * Key of a remote candidate.
+ *
+ * @example
+ * ```ts
+ * remoteKey(1, { family: "IPv4", address: "192.0.2.30", port: 40000 }); // → "1|192.0.2.30|40000"
+ * ```
+ */
 export function remoteKey(component: number, address: TransportAddress): string {
   return `${component}|${address.address}|${address.port}`;
 }
 
-/** A candidate pair with its state, flags and counters (RTCIceCandidatePairStats-like). */
+/**
+ * A candidate pair with its state, flags and counters (RTCIceCandidatePairStats-like).
+ *
+ * @example
+ * ```ts
+ * const pair = new CandidatePair(1, host, remote);
+ * pair.updatePriority(true); // controlling: G is the local candidate's priority
+ * pair.priority;             // → 9151314442783293438n for two host candidates of 2130706431
+ * pair.foundation;           // → "1:1"
+ * pair.state;                // → "frozen" until the checklist decides
+ * ```
+ */
 export class CandidatePair {
   /** Unique within the agent, for stats ids and logs. */
   readonly id: number;
@@ -146,17 +204,40 @@ export class CandidatePair {
   }
 }
 
-/** Key of the pair of `local` and `remote`. */
+/**
+ * Key of the pair of `local` and `remote`.
+ *
+ * @example
+ * ```ts
+ * pairKey(host, remote); // → "l|192.168.1.2|50000>1|192.0.2.30|40000"
+ * ```
+ */
 export function pairKey(local: LocalCandidate, remote: RemoteCandidate): string {
   return `${local.key}>${remote.key}`;
 }
 
-/** True when an IPv6 address is link-local (fe80::/10), which RFC 8445 §6.1.2.2 pairs only with its own kind. */
+/**
+ * True when an IPv6 address is link-local (fe80::/10), which RFC 8445 §6.1.2.2 pairs only with its own kind.
+ *
+ * @example
+ * ```ts
+ * isLinkLocal({ family: "IPv6", address: "fe80::1", port: 5000 });     // → true
+ * isLinkLocal({ family: "IPv6", address: "2001:db8::1", port: 5000 }); // → false
+ * ```
+ */
 export function isLinkLocal(address: TransportAddress): boolean {
   return address.family === "IPv6" && /^fe[89ab]/i.test(address.address);
 }
 
-/** RFC 8445 §6.1.2.2: same component, same address family, link-local only with link-local. */
+/**
+ * RFC 8445 §6.1.2.2: same component, same address family, link-local only with link-local.
+ *
+ * @example
+ * ```ts
+ * canPair(host, remote); // → true: component 1, IPv4 and UDP on both sides
+ * canPair(host, { ...remote, address: { family: "IPv6", address: "2001:db8::30", port: 40000 } }); // → false
+ * ```
+ */
 export function canPair(local: LocalCandidate, remote: RemoteCandidate): boolean {
   return (
     local.component === remote.component &&
@@ -166,7 +247,16 @@ export function canPair(local: LocalCandidate, remote: RemoteCandidate): boolean
   );
 }
 
-/** A pair's statistics, as `IceAgent.stats()` reports them. */
+/**
+ * A pair's statistics, as `IceAgent.stats()` reports them.
+ *
+ * @example
+ * ```ts
+ * const s = pairStats(pair, false);
+ * s.id;    // → "CP1"
+ * s.state; // → "frozen"
+ * ```
+ */
 export function pairStats(p: CandidatePair, selected: boolean): IceCandidatePairStats {
   return {
     id: `CP${p.id}`,

@@ -12,17 +12,38 @@
 import type { AddressFamily } from "../bytes/ip";
 import { IcekitError } from "../errors";
 
-/** The four candidate types of RFC 8445 §4. */
+/**
+ * The four candidate types of RFC 8445 §4.
+ *
+ * @example
+ * ```ts
+ * const type: CandidateType = "srflx";
+ * candidatePriority(type, 65535, 1); // → 1694498815
+ * ```
+ */
 export type CandidateType = "host" | "srflx" | "prflx" | "relay";
 
 /**
  * RFC 8445 §5.1.2.2: "The RECOMMENDED values for type preferences are 126 for host candidates,
  * 110 for peer-reflexive candidates, 100 for server-reflexive candidates, and 0 for relayed
  * candidates."
+ *
+ * @example
+ * ```ts
+ * TYPE_PREFERENCE.host;  // → 126
+ * TYPE_PREFERENCE.relay; // → 0: relayed candidates are tried last
+ * ```
  */
 export const TYPE_PREFERENCE: Readonly<Record<CandidateType, number>> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
 
-/** RFC 8445 §5.1.2.1: "When there is only a single IP address, this value SHOULD be set to 65535." */
+/**
+ * RFC 8445 §5.1.2.1: "When there is only a single IP address, this value SHOULD be set to 65535."
+ *
+ * @example
+ * ```ts
+ * candidatePriority("host", MAX_LOCAL_PREFERENCE, 1); // → 2130706431, a single-homed host candidate
+ * ```
+ */
 export const MAX_LOCAL_PREFERENCE = 65535;
 
 /**
@@ -67,6 +88,12 @@ export function candidatePriority(type: CandidateType, localPreference: number, 
  * @param controllingPriority - G, 0 to 2^32-1
  * @param controlledPriority - D, 0 to 2^32-1
  * @throws {@link IcekitError} `INVALID_ARGUMENT` when a priority is not a 32-bit unsigned integer
+ *
+ * @example
+ * ```ts
+ * pairPriority(2130706431, 1694498815); // → 7277816997797167103n (G > D: + 1)
+ * pairPriority(1694498815, 2130706431); // → 7277816997797167102n
+ * ```
  */
 export function pairPriority(controllingPriority: number, controlledPriority: number): bigint {
   checkPriority(controllingPriority, "controlling");
@@ -128,6 +155,12 @@ export function dualStackRanks(families: readonly AddressFamily[]): number[] {
  * (server-reflexive candidates from several STUN servers, relayed ones from several TURN servers)
  * take the values in between, so that every candidate of a type and component gets a unique
  * local preference (RFC 8445 §5.1.2.1 MUST, §5.1.2.2 for TURN servers).
+ *
+ * @example
+ * ```ts
+ * localPreference(1);                            // → 65471 = 65535 - LOCAL_PREFERENCE_STEP
+ * localPreference(0, LOCAL_PREFERENCE_STEP - 1); // → 65472: still above the next base's range
+ * ```
  */
 export const LOCAL_PREFERENCE_STEP = 64;
 
@@ -136,6 +169,13 @@ export const LOCAL_PREFERENCE_STEP = 64;
  * server number `server` (0 for host candidates; each STUN or TURN server its own number).
  *
  * @returns 65535 for rank 0 and server 0, then descending; never below 0
+ *
+ * @example
+ * ```ts
+ * localPreference(0);    // → 65535: the best base's host candidate
+ * localPreference(0, 1); // → 65534: its candidate from the first STUN server
+ * localPreference(1);    // → 65471: the second-best base
+ * ```
  */
 export function localPreference(rank: number, server = 0): number {
   return Math.max(0, MAX_LOCAL_PREFERENCE - rank * LOCAL_PREFERENCE_STEP - server);

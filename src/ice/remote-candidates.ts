@@ -15,7 +15,15 @@ import { isMdnsName } from "./candidate";
 import type { RemoteCandidate } from "./pair";
 import { remoteKey } from "./pair";
 
-/** What adding a candidate did. */
+/**
+ * What adding a candidate did.
+ *
+ * @example
+ * ```ts
+ * const r: RemoteAddResult = remotes.add(now, parseCandidate(line));
+ * if (r.kind === "added") pairWithEveryBase(r.remote);
+ * ```
+ */
 export type RemoteAddResult =
   /** A new remote candidate: pair it. */
   | { readonly kind: "added"; readonly remote: RemoteCandidate }
@@ -32,12 +40,39 @@ interface PendingName {
   nextAt: number;
 }
 
-/** How often an unresolved mDNS name is retried, and for how long. */
+/**
+ * How often an unresolved mDNS name is retried, and for how long.
+ *
+ * @example
+ * ```ts
+ * remotes.add(0, parseCandidate("candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 54321 typ host")).kind; // → "pending"
+ * remotes.resolvePending(MDNS_RETRY_MS); // → []: asked again, still unknown
+ * remotes.nextRetry();                       // → 2000
+ * ```
+ */
 export const MDNS_RETRY_MS = 1000;
-/** After this long an unresolved mDNS candidate is dropped. */
+/**
+ * After this long an unresolved mDNS candidate is dropped.
+ *
+ * @example
+ * ```ts
+ * remotes.resolvePending(MDNS_GIVE_UP_MS); // → [{ kind: "dropped" }] for a name added at 0 and never resolved
+ * ```
+ */
 export const MDNS_GIVE_UP_MS = 10_000;
 
-/** A session's remote candidates; see the module comment. */
+/**
+ * A session's remote candidates; see the module comment.
+ *
+ * @example
+ * ```ts
+ * const remotes = new RemoteCandidates(100, (name) => mdnsCache.get(name));
+ * const c = parseCandidate("candidate:1 1 udp 2130706431 192.0.2.30 40000 typ host");
+ * remotes.add(now, c).kind; // → "added"
+ * remotes.add(now, c).kind; // → "duplicate"
+ * remotes.size;             // → 1
+ * ```
+ */
 export class RemoteCandidates {
   readonly #byKey = new Map<string, RemoteCandidate>();
   readonly #pending: PendingName[] = [];

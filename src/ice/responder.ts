@@ -17,14 +17,30 @@ import { Username } from "../stun/attributes/text";
 import { AttributeType } from "../stun/constants";
 import type { StunMessage } from "../stun/message";
 
-/** The local credentials of one ICE session, as the responder needs them. */
+/**
+ * The local credentials of one ICE session, as the responder needs them.
+ *
+ * @example
+ * ```ts
+ * const local: ResponderCredentials = { ufrag: "alcU", keys: shortTermCredential("alcU", "8hhYkLoPq9cXzA1bC2dE3f") };
+ * verifyRequest(check, [local]).kind; // → "ok" for a check signed with that password
+ * ```
+ */
 export interface ResponderCredentials {
   readonly ufrag: string;
   /** Keys of the local password: requests are checked and responses signed with them. */
   readonly keys: IntegrityKeys;
 }
 
-/** The outcome of {@link verifyRequest}. */
+/**
+ * The outcome of {@link verifyRequest}.
+ *
+ * @example
+ * ```ts
+ * const v: RequestVerdict = verifyRequest(msg, sessions);
+ * if (v.kind === "error") send(encodeError(builder, msg.transactionId, v.code, v.reason, undefined, software, v.unknown));
+ * ```
+ */
 export type RequestVerdict =
   /** Not answered: the counters say why. */
   | { readonly kind: "drop"; readonly reason: "fingerprint" | "malformed" }
@@ -70,6 +86,14 @@ const KNOWN = new Set<number>([
  * @param msg - a decoded Binding request
  * @param sessions - the local credentials of the sessions in progress, current first (after an
  *   ICE restart the previous session still answers on its selected pair, RFC 7675 §5.1)
+ *
+ * @example
+ * ```ts
+ * verifyRequest(decodeStunMessage(datagram), [{ ufrag: "alcU", keys }]);
+ * // → { kind: "ok", session: 0, remoteUfrag: "bobU", priority: 1862270975, useCandidate: false, controlling: 4660n, controlled: undefined }
+ * verifyRequest(decodeStunMessage(datagram), [{ ufrag: "zzzz", keys }]);
+ * // → { kind: "error", code: 401, reason: "Unauthenticated: unknown username fragment" }
+ * ```
  */
 export function verifyRequest(msg: StunMessage, sessions: readonly ResponderCredentials[]): RequestVerdict {
   if (checkFingerprint(msg) === "invalid") return { kind: "drop", reason: "fingerprint" };
@@ -124,6 +148,13 @@ export function verifyRequest(msg: StunMessage, sessions: readonly ResponderCred
  * - otherwise there is no conflict.
  *
  * @returns `"487"`, the role to switch to, or `"none"`
+ *
+ * @example
+ * ```ts
+ * resolveRoleConflict("controlling", 5n, { controlling: 9n, controlled: undefined }); // → "controlled": the larger tiebreaker wins
+ * resolveRoleConflict("controlling", 9n, { controlling: 5n, controlled: undefined }); // → "487"
+ * resolveRoleConflict("controlled", 9n, { controlling: 5n, controlled: undefined });  // → "none"
+ * ```
  */
 export function resolveRoleConflict(
   role: "controlling" | "controlled",

@@ -36,7 +36,16 @@ import { RemoteCandidates } from "./remote-candidates";
 import type { RemoteAddResult } from "./remote-candidates";
 import { candidatePriority } from "./priority";
 
-/** The agent's settings a session reads. */
+/**
+ * The agent's settings a session reads.
+ *
+ * @example
+ * ```ts
+ * const config: SessionConfig = resolveOptions({ role: "controlling" }).config;
+ * config.maxPairs; // → 100
+ * config.rc;       // → 7
+ * ```
+ */
 export interface SessionConfig {
   readonly components: number;
   readonly lite: boolean;
@@ -52,7 +61,16 @@ export interface SessionConfig {
   readonly resolveMdns: ((name: string) => string | undefined) | undefined;
 }
 
-/** What a session needs from the agent. */
+/**
+ * What a session needs from the agent.
+ *
+ * @example
+ * ```ts
+ * const ctx: SessionContext = agentContext(); // the IceAgent builds one and hands it to every session
+ * const session = new IceSession(ctx, local);
+ * // The session sends through ctx.sendFrom(now, base, remote, data) and reports through ctx.emit(event).
+ * ```
+ */
 export interface SessionContext {
   readonly config: SessionConfig;
   /** Ta in force: the higher of ours and the peer's (RFC 8445 §14.2). */
@@ -79,7 +97,15 @@ export interface SessionContext {
   emit(event: IceAgentEvent): void;
 }
 
-/** The local side of a session's credentials. */
+/**
+ * The local side of a session's credentials.
+ *
+ * @example
+ * ```ts
+ * const local: LocalCredentials = { ufrag: "alcU", pwd: "8hhYkLoPq9cXzA1bC2dE3f", keys: shortTermCredential("alcU", "8hhYkLoPq9cXzA1bC2dE3f") };
+ * const session = new IceSession(ctx, local);
+ * ```
+ */
 export interface LocalCredentials {
   readonly ufrag: string;
   readonly pwd: string;
@@ -103,7 +129,18 @@ interface EarlyCheck {
   readonly useCandidate: boolean;
 }
 
-/** What a valid request (RFC 8445 §7.3) tells the session. */
+/**
+ * What a valid request (RFC 8445 §7.3) tells the session.
+ *
+ * @example
+ * ```ts
+ * const v = verifyRequest(msg, sessions);
+ * if (v.kind === "ok") {
+ *   const check: IncomingCheck = { remoteUfrag: v.remoteUfrag, priority: v.priority, useCandidate: v.useCandidate };
+ *   session.handleRequest(now, base, source, check);
+ * }
+ * ```
+ */
 export interface IncomingCheck {
   readonly remoteUfrag: string;
   readonly priority: number;
@@ -113,7 +150,18 @@ export interface IncomingCheck {
 /** Checks kept while waiting for the peer's credentials (RFC 8445 §7.3). */
 const MAX_EARLY = 32;
 
-/** One ICE session; see the module comment. */
+/**
+ * One ICE session; see the module comment.
+ *
+ * @example
+ * ```ts
+ * const session = new IceSession(ctx, local); // ctx.localCandidates holds a host candidate
+ * session.setRemoteCredentials(now, "bobU", "asd88fgpdd777uzjYhagZg"); // → true
+ * session.addRemoteCandidate(now, parseCandidate("candidate:1 1 udp 2130706431 192.0.2.30 40000 typ host"));
+ * session.checklist.size; // → 1: paired with the host candidate
+ * session.tick(now);      // → true: a check went out through ctx.sendFrom
+ * ```
+ */
 export class IceSession {
   readonly #ctx: SessionContext;
   readonly local: LocalCredentials;

@@ -28,7 +28,16 @@ import type { NetInterface, Realm, Wiring } from "./realm";
 import { traceDrop } from "./realm";
 import type { DropReason } from "./trace";
 
-/** Where a NAT sits and what it is called; its behaviour is a separate argument. */
+/**
+ * Where a NAT sits and what it is called; its behaviour is a separate argument.
+ *
+ * @example
+ * ```ts
+ * const options: NatOptions = { name: "home", external: "198.51.100.7", lan: "10.0.0.0/24", link: { delay: 5 } };
+ * const home = net.nat(portRestrictedCone(), options);
+ * home.host().address; // → "10.0.0.2"
+ * ```
+ */
 export interface NatOptions {
   /** Unique name (default `nat1`, `nat2`, ... in creation order). Name NATs for streams that do not depend on creation order. */
   readonly name?: string;
@@ -43,7 +52,21 @@ export interface NatOptions {
   readonly link?: LinkOptions;
 }
 
-/** One live mapping, as {@link Nat.mappings} reports it. */
+/**
+ * One live mapping, as {@link Nat.mappings} reports it.
+ *
+ * @example
+ * ```ts
+ * const nat = net.nat(symmetric());
+ * nat.host().bind(5000).send({ remote: { family: "IPv4", address: "192.0.2.10", port: 3478 }, data: Uint8Array.of(1) });
+ * net.run();
+ * const m: NatMapping = nat.mappings()[0]!;
+ * m.internal; // → { family: "IPv4", address: "192.168.1.2", port: 5000 }
+ * m.external.address; // → "198.51.100.1", with a random port
+ * m.remote;   // → "192.0.2.10|3478": an address-and-port-dependent mapping
+ * m.expires;  // → 120000: mappingLifetime after its last outbound packet
+ * ```
+ */
 export interface NatMapping {
   /** X:x, the internal endpoint. */
   readonly internal: TransportAddress;
@@ -62,7 +85,17 @@ export interface NatMapping {
   readonly expires: number;
 }
 
-/** A simulated NAT. Create with `net.nat()` or, behind another NAT, `nat.nat()`. */
+/**
+ * A simulated NAT. Create with `net.nat()` or, behind another NAT, `nat.nat()`.
+ *
+ * @example
+ * ```ts
+ * const cgnat = net.nat(symmetric(), { name: "cgnat", lan: "100.64.0.0/10" });
+ * const home = cgnat.nat(portRestrictedCone());
+ * home.addresses;      // → ["100.64.0.2"]: its external side is on the CGNAT's LAN
+ * home.host().address; // → "192.168.1.2"
+ * ```
+ */
 export interface Nat {
   /** Unique name in its network. */
   readonly name: string;
@@ -106,7 +139,18 @@ export interface Nat {
   reset(): void;
 }
 
-/** How a NAT creates hosts and NATs on its LAN: supplied by the network. */
+/**
+ * How a NAT creates hosts and NATs on its LAN: supplied by the network.
+ *
+ * @example
+ * ```ts
+ * const factory: NatFactory = {
+ *   createHost: (realm, address, options) => this.#createHost(realm, address, options),
+ *   createNat: (realm, behavior, options) => this.#createNat(realm, behavior, options),
+ *   addInterface: (host, realm, address, options) => this.#addInterface(host, realm, address, options),
+ * }; // as Network builds it; nat.host() then calls factory.createHost(lanRealm, undefined, {})
+ * ```
+ */
 export interface NatFactory {
   /** A host with one interface in `realm`. */
   createHost(realm: Realm, address: string | readonly string[] | undefined, options: HostOptions): Host;
@@ -133,7 +177,15 @@ function endpointKey(a: TransportAddress): string {
   return `${a.address}|${a.port}`;
 }
 
-/** The NAT implementation; not exported from `icekit/sim`. */
+/**
+ * The NAT implementation; not exported from `icekit/sim`.
+ *
+ * @example
+ * ```ts
+ * const nat = net.nat(symmetric()); // a SimNat, typed as the Nat interface
+ * nat instanceof SimNat;            // → true
+ * ```
+ */
 export class SimNat implements Nat {
   readonly name: string;
   readonly behavior: NatBehavior;

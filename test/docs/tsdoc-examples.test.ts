@@ -22,13 +22,7 @@ const ENTRY_POINTS = ["src/index.ts", "src/node/index.ts", "src/sim/index.ts"];
  * Directories whose exports are not checked yet, because their examples are still being
  * written. Remove a directory once its examples are in: the goal is an empty list.
  */
-const PENDING_DIRECTORIES: readonly string[] = [
-  "src/ice/",
-  "src/nat/",
-  "src/sim/",
-  "src/turn/",
-  "src/node/",
-];
+const PENDING_DIRECTORIES: readonly string[] = ["src/node/"];
 
 /** A ```ts (or ```typescript) fence that is closed again later in the same tag. */
 const FENCED_TS = /```(?:ts|typescript)[ \t]*\r?\n[\s\S]*?```/;
