@@ -42,6 +42,10 @@
  * still leave from the host sockets, so the peer can learn them as peer-reflexive): with
  * `--turn` it leaves only relayed candidates to signal.
  *
+ * `--port-mapping` asks the gateway (`--gateway IP`, default the default route's) for a UDP port
+ * mapping with PCP, NAT-PMP or UPnP IGD for each private IPv4 host socket, and signals each
+ * mapped address as a server-reflexive candidate (raddr/rport: the host socket).
+ *
  * @module
  */
 import readline from "node:readline";
@@ -58,7 +62,7 @@ import type { CliIo } from "./output";
 import { parseMs } from "./options";
 
 const USAGE = `usage: icekit ice (--controlling | --controlled) [--stun HOST:PORT] [--turn HOST:PORT --turn-user U --turn-pass P]
-                  [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...]
+                  [--ping N] [--timeout MS] [--lite] [--no-host] [--host IP ...] [--port-mapping [--gateway IP]]
   Signaling is line-delimited JSON: stdout carries params, candidates, end-of-candidates, state,
   selected and done; stdin takes the peer's params, candidates and end-of-candidates.`;
 
@@ -103,9 +107,9 @@ function positiveInt(name: string, text: string): number {
 /** Runs `icekit ice`. Returns the exit status. */
 export async function iceCommand(argv: readonly string[], io: CliIo, input: LineSource = processStdinLines): Promise<number> {
   const args = parseArgs(argv, {
-    values: ["stun", "turn", "turn-user", "turn-pass", "ping", "timeout", "host"],
+    values: ["stun", "turn", "turn-user", "turn-pass", "ping", "timeout", "host", "gateway"],
     repeated: ["host"],
-    flags: ["controlling", "controlled", "lite", "no-host"],
+    flags: ["controlling", "controlled", "lite", "no-host", "port-mapping"],
   });
   if (args.flags.has("help")) {
     io.stdout(USAGE);
@@ -119,6 +123,8 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
   const turnPass = args.values.get("turn-pass");
   if (turn !== undefined && (turnUser === undefined || turnPass === undefined)) throw new CliError("USAGE", "--turn needs --turn-user U and --turn-pass P");
   if (turn === undefined && (turnUser !== undefined || turnPass !== undefined)) throw new CliError("USAGE", "--turn-user and --turn-pass go with --turn HOST:PORT");
+  const gateway = args.values.get("gateway");
+  if (gateway !== undefined && (!args.flags.has("port-mapping") || ipFamily(gateway) === undefined)) throw new CliError("USAGE", `--gateway ${gateway}: pass an IP address, with --port-mapping`);
   const pings = args.values.has("ping") ? positiveInt("ping", args.values.get("ping")!) : 0;
   const timeoutMs = args.values.has("timeout") ? parseMs("timeout", args.values.get("timeout")!) : 10_000;
   const hosts = args.lists.get("host");
@@ -230,6 +236,7 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
     ...(stun !== undefined ? { stunServers: [stun] } : {}),
     ...(turn !== undefined ? { turnServers: [{ url: turn, username: turnUser!, password: turnPass! }] } : {}),
     ...(args.flags.has("lite") ? { lite: true } : {}),
+    ...(args.flags.has("port-mapping") ? { portMapping: gateway !== undefined ? { gateway } : true } : {}),
     onEvent,
   });
   const a = agent;

@@ -4,15 +4,15 @@
  * mapping is not renewed after exit: the gateway keeps it for the granted lifetime (run again to
  * renew, or `--delete` to remove it).
  *
- * The gateway defaults to the IPv4 default route's gateway, read from `/proc/net/route` (Linux;
- * elsewhere pass `--gateway`).
+ * The gateway defaults to the IPv4 default route's gateway ({@link defaultGateway}: Linux's
+ * `/proc/net/route`; elsewhere pass `--gateway`).
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { formatTransportAddress, ipFamily } from "../bytes/ip";
 import type { PortMappingProtocol } from "../nat/port-mapping";
 import type { PortMapperMethod } from "../node/port-mapping";
+import { defaultGateway } from "../node/default-gateway";
 import { mapPort, unmapPort } from "../node/port-mapping";
 import { parseArgs } from "./args";
 import { CliError, toJsonLine } from "./output";
@@ -25,31 +25,6 @@ function port(name: string, text: string, min: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > 65535) throw new CliError("USAGE", `--${name} ${text}: pass a port from ${min} to 65535`);
   return n;
-}
-
-/**
- * The IPv4 default gateway from Linux's `/proc/net/route` (little-endian hex columns: Iface,
- * Destination, Gateway, Flags, ...; RTF_GATEWAY is 0x2). Undefined when there is none.
- */
-export function defaultGateway(table?: string): string | undefined {
-  let text = table;
-  if (text === undefined) {
-    try {
-      text = readFileSync("/proc/net/route", "utf8");
-    } catch {
-      return undefined;
-    }
-  }
-  for (const line of text.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[1] !== "00000000" || f[7] !== "00000000") continue;
-    const flags = parseInt(f[3]!, 16);
-    if ((flags & 0x2) === 0 || (flags & 0x1) === 0) continue; // RTF_UP | RTF_GATEWAY
-    const g = parseInt(f[2]!, 16);
-    if (!Number.isFinite(g) || g === 0) continue;
-    return [g & 0xff, (g >>> 8) & 0xff, (g >>> 16) & 0xff, g >>> 24].join(".");
-  }
-  return undefined;
 }
 
 /** Runs `icekit map`. Returns the exit status. */

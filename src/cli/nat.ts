@@ -12,7 +12,7 @@ import type { NatReport } from "../nat/discovery";
 import { discoverNat } from "../node/nat";
 import { probeGateway } from "../node/gateway-probe";
 import type { GatewayReport } from "../node/gateway-probe";
-import { defaultGateway } from "./map";
+import { defaultGateway } from "../node/default-gateway";
 import { parseArgs } from "./args";
 import { CliError, toJsonLine } from "./output";
 import type { CliIo } from "./output";

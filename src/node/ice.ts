@@ -47,6 +47,9 @@ import { parseServer, resolveServer } from "./dns";
 import { NodeDriver } from "./driver";
 import { monotonicNow } from "./clock";
 import { bindUdp } from "./udp";
+import { defaultGateway } from "./default-gateway";
+import { mapPort } from "./port-mapping";
+import type { PortMapperMethod, PortMapping } from "./port-mapping";
 
 /** Which local addresses to gather host candidates on when none are named. */
 export interface HostAddressFilter {
@@ -109,6 +112,23 @@ export interface TurnServerOption {
   readonly password: string;
 }
 
+/**
+ * Which gateway and protocol {@link NodeIceAgentOptions.portMapping} uses.
+ *
+ * @example
+ * ```ts
+ * const a = await createIceAgent({ role: "controlled", portMapping: { gateway: "192.168.1.1", method: "pcp" } });
+ * ```
+ */
+export interface PortMappingChoice {
+  /** The gateway; default {@link defaultGateway}. */
+  readonly gateway?: string;
+  /** Default `"auto"`: whichever the gateway offers, PCP first. */
+  readonly method?: "auto" | PortMapperMethod;
+  /** Requested lifetime, seconds (default 7200); renewed while the agent lives. */
+  readonly lifetime?: number;
+}
+
 /** Options for {@link createIceAgent}. */
 export interface NodeIceAgentOptions extends HostAddressFilter {
   /** The initial role (RFC 8445 §6.1.1): the offerer, or the full agent facing a lite one, controls. */
@@ -127,6 +147,17 @@ export interface NodeIceAgentOptions extends HostAddressFilter {
   readonly turnServers?: readonly TurnServerOption[];
   /** Run as an ICE lite agent (RFC 8445 §2.5): host candidates only, answers checks, never starts them. */
   readonly lite?: boolean;
+  /**
+   * Ask the gateway for a UDP port mapping (PCP, NAT-PMP or UPnP IGD, whichever it offers: see
+   * {@link mapPort}) for each private IPv4 host socket, and offer each mapped address as a
+   * server-reflexive candidate (the "port-mapped" candidate: it keeps srflx's type preference and
+   * takes the top local preference of its base, so it ranks above a STUN-learned srflx of the same
+   * base; see {@link IceAgent.addPortMappedCandidate}). A mapped port makes the agent reachable
+   * behind any NAT, symmetric ones included. Gathering completes once every mapping answered
+   * (at most about 5 s against a gateway that offers none). Mappings are deleted on `close()`.
+   * Default off: it talks to the gateway.
+   */
+  readonly portMapping?: boolean | PortMappingChoice;
   /** Extra knobs for the pure agent (ufrag, pwd, random source, timers...), passed through. */
   readonly agent?: Partial<Omit<IceAgentOptions, "role" | "lite" | "stunServers" | "turnServers">>;
   /** Called with every agent event, synchronously, in order. */
@@ -157,14 +188,23 @@ export class NodeIceAgent {
   readonly sockets: readonly TransportAddress[];
   readonly #waiters: { resolve: (p: SelectedPair) => void; reject: (e: Error) => void; component: number }[] = [];
   readonly #selected = new Map<number, SelectedPair>();
+  readonly #portMapping: PortMappingChoice | undefined;
+  readonly #mappings: PortMapping[] = [];
   #state: IceConnectionState = "new";
   #closed = false;
+  #gathering = false;
 
   /** @internal Use {@link createIceAgent}. */
-  constructor(agent: IceAgent, driver: NodeDriver<IceAgentEvent>, sockets: readonly TransportAddress[]) {
+  constructor(agent: IceAgent, driver: NodeDriver<IceAgentEvent>, sockets: readonly TransportAddress[], portMapping?: PortMappingChoice) {
     this.agent = agent;
     this.driver = driver;
     this.sockets = sockets;
+    this.#portMapping = portMapping;
+  }
+
+  /** The port mappings granted so far (see {@link NodeIceAgentOptions.portMapping}). */
+  get portMappings(): readonly PortMapping[] {
+    return this.#mappings;
   }
 
   /** The local username fragment to signal to the peer. */
@@ -188,7 +228,36 @@ export class NodeIceAgent {
    * event with state `complete`. Signal {@link localUfrag} and {@link localPwd} first.
    */
   startGathering(): void {
-    this.agent.startGathering(monotonicNow());
+    if (this.#gathering) return;
+    this.#gathering = true;
+    const now = monotonicNow();
+    const choice = this.#portMapping;
+    const gateway = choice ? (choice.gateway ?? defaultGateway()) : undefined;
+    // Only private IPv4 bases sit behind a gateway's NAT; loopback and public ones need no map.
+    const bases = gateway === undefined ? [] : this.sockets.filter((l) => l.family === "IPv4" && isPrivateIPv4(l.address));
+    // Announced before gathering starts, so end-of-candidates waits for the answers (RFC 8838 §13).
+    for (const _ of bases) this.agent.expectPortMapping(now);
+    this.agent.startGathering(now);
+    this.pump();
+    for (const base of bases) void this.#mapBase(base, gateway!, choice!);
+  }
+
+  async #mapBase(base: TransportAddress, gateway: string, choice: PortMappingChoice): Promise<void> {
+    let m: PortMapping;
+    try {
+      m = await mapPort({ gateway, protocol: "udp", internalPort: base.port, clientAddress: base.address, ...(choice.method ? { method: choice.method } : {}), ...(choice.lifetime !== undefined ? { lifetime: choice.lifetime } : {}) });
+    } catch {
+      if (this.#closed) return;
+      this.agent.portMappingFailed(monotonicNow());
+      this.pump();
+      return;
+    }
+    if (this.#closed) {
+      m.close().catch(() => {});
+      return;
+    }
+    this.#mappings.push(m);
+    this.agent.addPortMappedCandidate(monotonicNow(), base, m.external, { gateway });
     this.pump();
   }
 
@@ -263,6 +332,8 @@ export class NodeIceAgent {
     this.driver.pump();
     this.#closed = true;
     this.driver.close();
+    // Best effort: the gateway drops the mapping at its lifetime's end anyway.
+    for (const m of this.#mappings.splice(0)) m.close().catch(() => {});
     this.#fail("closed");
   }
 
@@ -365,11 +436,17 @@ export async function createIceAgent(options: NodeIceAgentOptions): Promise<Node
     },
   });
   const locals = sockets.map((s) => driver.addUdpSocket(s));
-  wrapper = new NodeIceAgent(agent, driver, locals);
+  wrapper = new NodeIceAgent(agent, driver, locals, options.portMapping === true ? {} : options.portMapping || undefined);
   const now = monotonicNow();
   // Addresses the application named are its choice (RFC 8445 §5.1.1.1 exclusions aside from
   // the always-invalid ones); enumerated ones went through the same rules in localHostAddresses.
   for (const l of locals) agent.addLocalSocket(now, l, 1, { explicit: options.hosts !== undefined });
   driver.pump();
   return wrapper;
+}
+
+/** RFC 1918 and RFC 6598 (CGN) space: where a gateway's NAT, and so a port mapping, applies. */
+function isPrivateIPv4(address: string): boolean {
+  const [a, b] = address.split(".").map(Number) as [number, number];
+  return a === 10 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b < 128);
 }

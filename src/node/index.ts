@@ -20,3 +20,4 @@ export * from "./port-mapping";
 export * from "./udp";
 export * from "./gateway-probe";
 export * from "./upnp";
+export * from "./default-gateway";

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCandidate } from "../../src/ice/candidate";
+import { forwardSignaling, icekitIce, inNamespace, startIcePeer } from "./helpers/ice-peers";
 import { runCli, startCliStunServer } from "./helpers/icekit-cli";
 import { canBuildNamespaces } from "./helpers/netns";
 import { buildRouterTopology, hasMiniupnpd, type RouterTopology } from "./helpers/netns-router";
@@ -90,6 +92,64 @@ describe.runIf(enabled)("PortMapper: a router with PCP, NAT-PMP and UPnP", () =>
     } finally {
       await echo.stop();
     }
+  });
+});
+
+/**
+ * A WAN-side `icekit ice` whose candidate reaches the LAN agent rewritten to an address where
+ * nobody answers (11.88.0.99), so the LAN agent's checks cannot open the router's NAT towards the
+ * real peer: the WAN side can only reach the agent through a candidate the LAN side signaled.
+ */
+async function reachBehindRouter(topo: RouterTopology, lanArgs: string[]) {
+  const lan = startIcePeer(inNamespace(topo.lan, icekitIce(["--controlled", "--timeout", "6000", ...lanArgs])));
+  const wan = startIcePeer(inNamespace(topo.wan, icekitIce(["--controlling", "--host", topo.wanIp, "--ping", "5", "--timeout", "6000"])));
+  try {
+    forwardSignaling(lan, wan);
+    wan.onMessage((m) => {
+      if (m.type === "candidate") lan.write(JSON.stringify({ ...m, candidate: (m.candidate as string).replace(` ${topo.wanIp} `, " 11.88.0.99 ") }));
+      else if (m.type === "params" || m.type === "end-of-candidates") lan.write(JSON.stringify(m));
+    });
+    const wanCode = await wan.exited;
+    lan.endInput();
+    await lan.exited;
+    const log = `--- lan\n${lan.output()}\n--- wan\n${wan.output()}`;
+    return { wanCode, lan, wan, log };
+  } finally {
+    lan.kill();
+    wan.kill();
+  }
+}
+
+describe.runIf(enabled)("ICE with a port-mapped candidate through miniupnpd", () => {
+  let topo: RouterTopology;
+  beforeAll(async () => {
+    topo = await buildRouterTopology({ upnp: true });
+  });
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  it("icekit ice --port-mapping signals the mapped address and a WAN peer reaches the agent through it", async () => {
+    const r = await reachBehindRouter(topo, ["--port-mapping"]);
+    expect(r.wanCode, r.log).toBe(0);
+    expect(r.wan.messages.find((m) => m.type === "done"), r.log).toMatchObject({ sent: 5, echoed: 5 });
+    const lanCandidates = r.lan.messages.filter((m) => m.type === "candidate").map((m) => parseCandidate(m.candidate as string));
+    const host = lanCandidates.find((c) => c.type === "host");
+    const mapped = lanCandidates.find((c) => c.type === "srflx");
+    expect(host?.address, r.log).toBe(topo.lanIp);
+    expect(mapped, r.log).toMatchObject({ address: topo.routerWanIp, relatedAddress: topo.lanIp, relatedPort: host!.port });
+    // The port-mapped candidate outranks any STUN-learned srflx of the same base (srflx type preference, top local preference).
+    expect(mapped!.priority >>> 24).toBe(100);
+    const selected = r.wan.messages.find((m) => m.type === "selected");
+    expect(parseCandidate(selected!.remote as string), r.log).toMatchObject({ type: "srflx", address: topo.routerWanIp, port: mapped!.port });
+    // The LAN agent closed: its mapping is gone from miniupnpd's table.
+    expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).not.toContain(`dport ${mapped!.port} `);
+  });
+
+  it("without --port-mapping the same WAN peer cannot reach it (the control)", async () => {
+    const r = await reachBehindRouter(topo, []);
+    expect(r.wanCode, r.log).toBe(1);
+    expect(r.lan.messages.some((m) => m.type === "candidate" && (m.candidate as string).includes(" srflx "))).toBe(false);
   });
 });
 
