@@ -51,7 +51,15 @@ import { defaultGateway } from "./default-gateway";
 import { mapPort } from "./port-mapping";
 import type { PortMapperMethod, PortMapping } from "./port-mapping";
 
-/** Which local addresses to gather host candidates on when none are named. */
+/**
+ * Which local addresses to gather host candidates on when none are named.
+ *
+ * @example
+ * ```ts
+ * const f: HostAddressFilter = { family: "IPv4", interfaces: ["eth0", "wlan0"] };
+ * localHostAddresses(f); // → ["192.168.1.20"]
+ * ```
+ */
 export interface HostAddressFilter {
   /** Address families to use; default both. */
   readonly family?: "IPv4" | "IPv6" | "both";
@@ -74,6 +82,12 @@ export interface HostAddressFilter {
  *
  * @param filter - families, interface names, loopback and link-local
  * @returns canonical IP address strings, IPv4 before IPv6, without duplicates
+ *
+ * @example
+ * ```ts
+ * localHostAddresses();                      // → ["192.168.1.20", "2001:db8::20"]
+ * localHostAddresses({ loopback: true, family: "IPv4" }); // → ["127.0.0.1", "192.168.1.20"]
+ * ```
  */
 export function localHostAddresses(filter: HostAddressFilter = {}): string[] {
   const family = filter.family ?? "both";
@@ -102,7 +116,15 @@ export function localHostAddresses(filter: HostAddressFilter = {}): string[] {
   return [...new Set([...v4, ...v6])];
 }
 
-/** A TURN server to allocate a relayed candidate on. */
+/**
+ * A TURN server to allocate a relayed candidate on.
+ *
+ * @example
+ * ```ts
+ * const turn: TurnServerOption = { url: "turn:turn.example.org?transport=tcp", username: "alice", password: "secret" };
+ * await createIceAgent({ role: "controlling", turnServers: [turn] });
+ * ```
+ */
 export interface TurnServerOption {
   /** `turn:host[:port][?transport=udp|tcp]`, `turns:host[:port]`, or `host:port` (UDP). */
   readonly url: string;
@@ -129,7 +151,19 @@ export interface PortMappingChoice {
   readonly lifetime?: number;
 }
 
-/** Options for {@link createIceAgent}. */
+/**
+ * Options for {@link createIceAgent}.
+ *
+ * @example
+ * ```ts
+ * const o: NodeIceAgentOptions = {
+ *   role: "controlling",
+ *   stunServers: ["stun:stun.example.org"],
+ *   turnServers: [{ url: "turn:turn.example.org", username: "alice", password: "secret" }],
+ *   onEvent: (e) => e.type === "local-candidate" && signal({ candidate: e.line }),
+ * };
+ * ```
+ */
 export interface NodeIceAgentOptions extends HostAddressFilter {
   /** The initial role (RFC 8445 §6.1.1): the offerer, or the full agent facing a lite one, controls. */
   readonly role: "controlling" | "controlled";
@@ -168,7 +202,16 @@ export interface NodeIceAgentOptions extends HostAddressFilter {
   readonly signal?: AbortSignal;
 }
 
-/** The pair an agent selected for a component. */
+/**
+ * The pair an agent selected for a component.
+ *
+ * @example
+ * ```ts
+ * const p: SelectedPair = await agent.selected();
+ * console.log(`${p.local.type} ${p.local.address}:${p.local.port} -> ${p.remote.type} ${p.remote.address}:${p.remote.port}`);
+ * // → "host 192.168.1.20:50123 -> srflx 203.0.113.7:61234"
+ * ```
+ */
 export interface SelectedPair {
   readonly component: number;
   readonly local: IceCandidate;
@@ -178,6 +221,16 @@ export interface SelectedPair {
 /**
  * An {@link IceAgent} on real sockets. Every method stamps the call with the monotonic clock and
  * drains the agent before it returns. Create one with {@link createIceAgent}.
+ *
+ * @example
+ * ```ts
+ * const agent = await createIceAgent({ role: "controlled", onEvent: (e) => e.type === "data" && console.log(e.data) });
+ * agent.setRemoteCredentials(remote.ufrag, remote.pwd);
+ * agent.startGathering();
+ * for (const line of remote.candidates) agent.addRemoteCandidate(line);
+ * await agent.selected();
+ * agent.send(new TextEncoder().encode("hello"));
+ * ```
  */
 export class NodeIceAgent {
   /** The pure agent, for what this wrapper does not expose. Call {@link pump} after driving it directly. */
@@ -393,6 +446,13 @@ export const processIcePacer = new IcePacer();
  *
  * @throws {@link IcekitError} when an address cannot be bound, a server does not resolve, or
  *   there is no host address at all
+ *
+ * @example
+ * ```ts
+ * const alice = await createIceAgent({ role: "controlling", hosts: ["127.0.0.1"], onEvent: (e) => toBob(e) });
+ * signal({ ufrag: alice.localUfrag, pwd: alice.localPwd });
+ * alice.startGathering(); // candidates arrive as "local-candidate" events
+ * ```
  */
 export async function createIceAgent(options: NodeIceAgentOptions): Promise<NodeIceAgent> {
   const hosts = options.hosts !== undefined ? options.hosts.map((h) => h.trim()) : localHostAddresses(options);
