@@ -14,8 +14,12 @@
  *   checks above and from the agent's selected pair.
  *
  * What cannot be routed is dropped and counted. Each agent is run by its own {@link NodeDriver}
- * over a virtual socket that sends through the shared one, so it has its own timer and its
- * events arrive exactly as with {@link createIceAgent}.
+ * over a virtual socket that sends through the shared one, so its events arrive exactly as with
+ * {@link createIceAgent}. The timers are the mux's: one `setTimeout` for the earliest deadline
+ * of a min-heap of every agent's `pollTimeout`, instead of one Node timer per agent, so a timer
+ * wake runs every agent that is due at once and re-arming after each datagram costs O(log N).
+ * Each agent's `handleTimeout` still runs at its deadline (+1 ms, as the driver does), never
+ * earlier and no later than its own timer would have.
  *
  * TURN is not offered on a mux: relayed data from one server would carry no ufrag to route by,
  * and a server on a public address does not need it. The mux must be bound to a concrete
@@ -37,6 +41,7 @@
 import type dgram from "node:dgram";
 import type { AddressInfo } from "node:net";
 import type { TransportAddress } from "../bytes/ip";
+import type { Received, Transmit, TransportProtocol } from "../engine";
 import { formatTransportAddress } from "../bytes/ip";
 import { IcekitError } from "../errors";
 import { IceAgent } from "../ice/agent";
@@ -45,13 +50,15 @@ import { isStunMessage } from "../stun/demux";
 import { fromNode } from "./address";
 import { NodeDriver } from "./driver";
 import { monotonicNow } from "./clock";
-import { NodeIceAgent } from "./ice";
+import { NodeIceAgent, processIcePacer } from "./ice";
 import { bindUdp, udpLocal } from "./udp";
 
 /** STUN attribute type of USERNAME (RFC 8489 §14.3). */
 const USERNAME = 0x0006;
 /** How long a sent request's transaction id is remembered: past RFC 8489's 39.5 s default Ti. */
 const TRANSACTION_MEMORY_MS = 45_000;
+/** Spent slots at the head of the transaction expiry queue before it is compacted. */
+const QUEUE_COMPACT_AT = 1024;
 
 /** Options for {@link createIceMux}. */
 export interface IceMuxOptions {
@@ -96,6 +103,56 @@ interface Entry {
   readonly deliver: (msg: Buffer, rinfo: dgram.RemoteInfo) => void;
   ufrag: string;
   readonly remotes: Set<string>;
+  /** Transaction ids of the requests this agent sent that are still remembered. */
+  readonly transactions: Set<string>;
+  /** Runs the agent's timeout and drains it (what its driver's timer would do). */
+  readonly fire: () => void;
+  /** The agent's next deadline (its `pollTimeout`), while it is in the timer heap. */
+  at: number;
+  /** Position in the timer heap, or -1. */
+  slot: number;
+  removed: boolean;
+}
+
+/** A sent request's transaction id, remembered so that its response can be routed back. */
+interface Remembered {
+  readonly key: string;
+  readonly entry: Entry;
+  readonly expires: number;
+}
+
+/**
+ * The engine a muxed agent's {@link NodeDriver} runs: the agent itself, except that
+ * `pollTimeout` hands the deadline to the mux's timer heap and tells the driver there is none,
+ * so the driver never arms a timer of its own. The driver asks after every drain, which is
+ * exactly when the deadline can have changed.
+ */
+class MuxScheduledEngine {
+  readonly #agent: IceAgent;
+  readonly #schedule: (at: number | undefined) => void;
+  constructor(agent: IceAgent, schedule: (at: number | undefined) => void) {
+    this.#agent = agent;
+    this.#schedule = schedule;
+  }
+  handleReceive(now: number, received: Received): boolean {
+    return this.#agent.handleReceive(now, received);
+  }
+  handleTimeout(now: number): void {
+    this.#agent.handleTimeout(now);
+  }
+  handleTransportError(now: number, remote: TransportAddress, transport: TransportProtocol, detail: string): void {
+    this.#agent.handleTransportError(now, remote, transport, detail);
+  }
+  pollTransmit(): Transmit | undefined {
+    return this.#agent.pollTransmit();
+  }
+  pollEvent(): IceAgentEvent | undefined {
+    return this.#agent.pollEvent();
+  }
+  pollTimeout(): number | undefined {
+    this.#schedule(this.#agent.pollTimeout());
+    return undefined;
+  }
 }
 
 /**
@@ -151,7 +208,14 @@ export class IceMux {
   readonly #byUfrag = new Map<string, Entry>();
   readonly #bySocket = new Map<VirtualSocket, Entry>();
   readonly #byRemote = new Map<string, Entry>();
-  readonly #byTransaction = new Map<string, { entry: Entry; expires: number }>();
+  readonly #byTransaction = new Map<string, Remembered>();
+  /** Remembered transactions in the order they expire (every one lives TRANSACTION_MEMORY_MS). */
+  #expiry: Remembered[] = [];
+  #expiryHead = 0;
+  /** Min-heap of the agents with a deadline, by `at`. */
+  readonly #heap: Entry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
   readonly #stats: IceMuxStats = { agents: 0, byUfrag: 0, byTransaction: 0, byAddress: 0, dropped: 0 };
   readonly #decoder = new TextDecoder("utf-8", { fatal: false });
   #closed = false;
@@ -171,6 +235,8 @@ export class IceMux {
   createAgent(options: MuxAgentOptions): MuxedIceAgent {
     if (this.#closed) throw new IcekitError("INVALID_STATE", "the mux is closed; create a new one");
     const agentOptions = {
+      // All agents of the process share the 5 ms of RFC 8445 §14.2 (see processIcePacer).
+      pacer: processIcePacer,
       ...options.agent,
       role: options.role,
       ...(options.lite !== undefined ? { lite: options.lite } : {}),
@@ -179,7 +245,10 @@ export class IceMux {
     const agent = new IceAgent(agentOptions);
     const vsock = new VirtualSocket(this);
     let entry: Entry | undefined;
-    const driver = new NodeDriver<IceAgentEvent>(agent, {
+    const engine = new MuxScheduledEngine(agent, (at) => {
+      if (entry !== undefined) this.#schedule(entry, at);
+    });
+    const driver = new NodeDriver<IceAgentEvent>(engine, {
       onEvent: (e) => {
         wrapper.observe(e);
         // The selected pair's remote is where this peer's data will come from.
@@ -189,7 +258,20 @@ export class IceMux {
     });
     driver.addUdpSocket(vsock as unknown as dgram.Socket);
     const wrapper = new MuxedIceAgent(agent, driver, [this.local]);
-    entry = { agent: wrapper, deliver: (m, r) => vsock.deliver(m, r), ufrag: agent.localUfrag, remotes: new Set() };
+    entry = {
+      agent: wrapper,
+      deliver: (m, r) => vsock.deliver(m, r),
+      ufrag: agent.localUfrag,
+      remotes: new Set(),
+      transactions: new Set(),
+      fire: () => {
+        agent.handleTimeout(monotonicNow());
+        driver.pump();
+      },
+      at: 0,
+      slot: -1,
+      removed: false,
+    };
     const e = entry;
     if (this.#byUfrag.has(e.ufrag)) {
       driver.close();
@@ -204,7 +286,9 @@ export class IceMux {
       this.#byUfrag.set(e.ufrag, e);
     };
     vsock.onClose = () => this.#remove(vsock);
-    agent.addLocalSocket(monotonicNow(), this.local);
+    // The mux's address was named by the application (never a wildcard), so it counts as chosen
+    // explicitly: a loopback mux is honoured (RFC 8445 §5.1.1.1 leaves out only gathered ones).
+    agent.addLocalSocket(monotonicNow(), this.local, 1, { explicit: true });
     wrapper.pump();
     return wrapper;
   }
@@ -219,6 +303,8 @@ export class IceMux {
     if (this.#closed) return;
     for (const e of [...this.#bySocket.values()]) e.agent.close();
     this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#socket.close();
   }
 
@@ -229,8 +315,12 @@ export class IceMux {
     // A STUN request (class bits 0): its response will be routed back by transaction id.
     if (entry !== undefined && isStunMessage(data) && ((data[0]! & 0x01) | (data[1]! & 0x10)) === 0) {
       const now = monotonicNow();
-      if (this.#byTransaction.size > 4096) this.#sweep(now);
-      this.#byTransaction.set(transactionKey(data), { entry, expires: now + TRANSACTION_MEMORY_MS });
+      this.#expire(now);
+      const key = transactionKey(data);
+      const r: Remembered = { key, entry, expires: now + TRANSACTION_MEMORY_MS };
+      this.#byTransaction.set(key, r);
+      this.#expiry.push(r);
+      entry.transactions.add(key);
     }
     this.#socket.send(data, port, address, cb);
   }
@@ -296,8 +386,134 @@ export class IceMux {
     entry.remotes.add(key);
   }
 
-  #sweep(now: number): void {
-    for (const [k, t] of this.#byTransaction) if (t.expires <= now) this.#byTransaction.delete(k);
+  /**
+   * Forgets the transactions whose memory ran out. They expire in the order they were sent, so
+   * this pops the head of a queue: O(1) per send, however many agents share the port. (It used
+   * to walk the whole map on every send once it held over 4096 ids, which a few hundred agents
+   * reach with consent checks alone: O(N) per send, O(N²) per second.)
+   */
+  #expire(now: number): void {
+    const q = this.#expiry;
+    let h = this.#expiryHead;
+    while (h < q.length && q[h]!.expires <= now) {
+      const r = q[h++]!;
+      if (this.#byTransaction.get(r.key) === r) {
+        this.#byTransaction.delete(r.key);
+        r.entry.transactions.delete(r.key);
+      }
+    }
+    if (h >= QUEUE_COMPACT_AT && h * 2 >= q.length) {
+      this.#expiry = q.slice(h);
+      h = 0;
+    }
+    this.#expiryHead = h;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Timers: a min-heap of the agents' deadlines under one Node timer.
+
+  /** Records an agent's new `pollTimeout` (undefined: nothing pending) and re-arms if needed. */
+  #schedule(e: Entry, at: number | undefined): void {
+    if (e.removed || this.#closed) return;
+    if (at === undefined) {
+      if (e.slot >= 0) this.#heapRemove(e);
+    } else if (e.slot < 0) {
+      e.at = at;
+      e.slot = this.#heap.length;
+      this.#heap.push(e);
+      this.#siftUp(e.slot);
+    } else if (at !== e.at) {
+      const earlier = at < e.at;
+      e.at = at;
+      if (earlier) this.#siftUp(e.slot);
+      else this.#siftDown(e.slot);
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    const at = this.#heap.length > 0 ? this.#heap[0]!.at : undefined;
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined || this.#closed) return;
+    // +1 ms so that the engine's `now >= deadline` holds when the timer fires (as NodeDriver).
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, Math.ceil(at - monotonicNow())) + 1);
+  }
+
+  /**
+   * Runs every agent whose deadline has come. The due ones are taken out first, so an agent
+   * whose new deadline is already past (checks paced at Ta) runs again on the next wake, not in
+   * a loop; if an event handler throws, the agents not yet run go back into the heap.
+   */
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    if (this.#closed) return;
+    const now = monotonicNow();
+    const due: Entry[] = [];
+    while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
+      const e = this.#heap[0]!;
+      this.#heapRemove(e);
+      due.push(e);
+    }
+    let i = 0;
+    try {
+      for (; i < due.length; i++) if (!due[i]!.removed) due[i]!.fire();
+    } finally {
+      for (i++; i < due.length; i++) {
+        const e = due[i]!;
+        if (!e.removed && e.slot < 0) this.#schedule(e, e.at);
+      }
+      this.#arm();
+    }
+  }
+
+  #heapRemove(e: Entry): void {
+    const h = this.#heap;
+    const i = e.slot;
+    const last = h.pop()!;
+    e.slot = -1;
+    if (last === e) return;
+    h[i] = last;
+    last.slot = i;
+    this.#siftUp(i);
+    this.#siftDown(last.slot);
+  }
+
+  #siftUp(i: number): void {
+    const h = this.#heap;
+    const e = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pe = h[p]!;
+      if (pe.at <= e.at) break;
+      h[i] = pe;
+      pe.slot = i;
+      i = p;
+    }
+    h[i] = e;
+    e.slot = i;
+  }
+
+  #siftDown(i: number): void {
+    const h = this.#heap;
+    const n = h.length;
+    const e = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && h[r]!.at < h[l]!.at ? r : l;
+      const ce = h[c]!;
+      if (ce.at >= e.at) break;
+      h[i] = ce;
+      ce.slot = i;
+      i = c;
+    }
+    h[i] = e;
+    e.slot = i;
   }
 
   #remove(vsock: VirtualSocket): void {
@@ -305,9 +521,16 @@ export class IceMux {
     if (e === undefined) return;
     this.#bySocket.delete(vsock);
     this.#stats.agents--;
+    e.removed = true;
+    if (e.slot >= 0) {
+      this.#heapRemove(e);
+      this.#arm();
+    }
     if (this.#byUfrag.get(e.ufrag) === e) this.#byUfrag.delete(e.ufrag);
     for (const k of e.remotes) if (this.#byRemote.get(k) === e) this.#byRemote.delete(k);
-    for (const [k, t] of this.#byTransaction) if (t.entry === e) this.#byTransaction.delete(k);
+    // Its own transaction ids only (they stay in the expiry queue, which skips them).
+    for (const k of e.transactions) if (this.#byTransaction.get(k)?.entry === e) this.#byTransaction.delete(k);
+    e.transactions.clear();
   }
 }
 
