@@ -60,7 +60,14 @@ const TRANSACTION_MEMORY_MS = 45_000;
 /** Spent slots at the head of the transaction expiry queue before it is compacted. */
 const QUEUE_COMPACT_AT = 1024;
 
-/** Options for {@link createIceMux}. */
+/**
+ * Options for {@link createIceMux}.
+ *
+ * @example
+ * ```ts
+ * const mux = await createIceMux({ address: "203.0.113.10", port: 3478 } satisfies IceMuxOptions);
+ * ```
+ */
 export interface IceMuxOptions {
   /** Local IP address to bind; must be a concrete address, as it becomes every agent's host candidate. */
   readonly address: string;
@@ -70,7 +77,15 @@ export interface IceMuxOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Options for {@link IceMux.createAgent}. */
+/**
+ * Options for {@link IceMux.createAgent}.
+ *
+ * @example
+ * ```ts
+ * const o: MuxAgentOptions = { role: "controlled", lite: true, onEvent: (e) => e.type === "data" && onPacket(e.data) };
+ * const agent = mux.createAgent(o);
+ * ```
+ */
 export interface MuxAgentOptions {
   /** The agent's initial role (RFC 8445 §6.1.1). A server facing full clients is often `controlled` and `lite`. */
   readonly role: "controlling" | "controlled";
@@ -84,7 +99,15 @@ export interface MuxAgentOptions {
   readonly onEvent?: (event: IceAgentEvent) => void;
 }
 
-/** Counters of what the mux did with the datagrams it received. */
+/**
+ * Counters of what the mux did with the datagrams it received.
+ *
+ * @example
+ * ```ts
+ * const s: IceMuxStats = mux.stats();
+ * // → { agents: 1000, byUfrag: 3810, byTransaction: 2820, byAddress: 912000, dropped: 0 }
+ * ```
+ */
 export interface IceMuxStats {
   /** Agents currently on the mux. */
   agents: number;
@@ -185,7 +208,15 @@ class VirtualSocket {
   }
 }
 
-/** An agent on an {@link IceMux}. Its {@link restart} also re-registers the new ufrag with the mux. */
+/**
+ * An agent on an {@link IceMux}. Its {@link restart} also re-registers the new ufrag with the mux.
+ *
+ * @example
+ * ```ts
+ * const agent: MuxedIceAgent = mux.createAgent({ role: "controlled" });
+ * signal({ ufrag: agent.localUfrag, pwd: agent.localPwd }); // then startGathering() and the peer's candidates
+ * ```
+ */
 export class MuxedIceAgent extends NodeIceAgent {
   /** @internal set by the mux */
   reindex: (() => void) | undefined;
@@ -200,6 +231,14 @@ export class MuxedIceAgent extends NodeIceAgent {
 /**
  * A UDP port shared by many ICE agents. Create it with {@link createIceMux}, then one agent per
  * peer with {@link IceMux.createAgent}.
+ *
+ * @example
+ * ```ts
+ * const mux = await createIceMux({ address: "203.0.113.10", port: 3478 });
+ * const player = mux.createAgent({ role: "controlled", onEvent: (e) => forward(e) });
+ * // ... every agent's host candidate is 203.0.113.10:3478
+ * mux.close();
+ * ```
  */
 export class IceMux {
   /** The shared socket's address: every agent's host candidate. */
@@ -548,6 +587,12 @@ function transactionKey(data: Uint8Array): string {
  * Binds a UDP port for many ICE agents.
  *
  * @throws {@link IcekitError} when the address is a wildcard or cannot be bound
+ *
+ * @example
+ * ```ts
+ * const mux = await createIceMux({ address: "127.0.0.1" });
+ * mux.local; // → { family: "IPv4", address: "127.0.0.1", port: 41234 }
+ * ```
  */
 export async function createIceMux(options: IceMuxOptions): Promise<IceMux> {
   const a = fromNode(options.address, options.port ?? 0);

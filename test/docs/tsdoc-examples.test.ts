@@ -18,22 +18,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The entry points typedoc documents (typedoc.json `entryPoints`). */
 const ENTRY_POINTS = ["src/index.ts", "src/node/index.ts", "src/sim/index.ts"];
 
-/**
- * Directories whose exports are not checked yet, because their examples are still being
- * written. Remove a directory once its examples are in: the goal is an empty list.
- */
-const PENDING_DIRECTORIES: readonly string[] = ["src/node/"];
-
 /** A ```ts (or ```typescript) fence that is closed again later in the same tag. */
 const FENCED_TS = /```(?:ts|typescript)[ \t]*\r?\n[\s\S]*?```/;
 
 /** The path of `file` relative to the repository root, with forward slashes. */
 function repoPath(file: string): string {
   return relative(ROOT, file).split("\\").join("/");
-}
-
-function isPending(path: string): boolean {
-  return PENDING_DIRECTORIES.some((dir) => path.startsWith(dir));
 }
 
 interface PublicExport {
@@ -117,7 +107,7 @@ function allExampleTags(source: ts.SourceFile): ts.JSDocTag[] {
 
 const program = createProgram();
 const exports = publicExports(program);
-const checked = exports.filter((e) => !isPending(e.file));
+const checked = exports;
 
 describe("TSDoc examples", () => {
   it("finds the public API through all three entry points", () => {
@@ -127,7 +117,7 @@ describe("TSDoc examples", () => {
     for (const e of exports) expect(e.file, e.name).toMatch(/^src\//);
   });
 
-  it("gives every export outside PENDING_DIRECTORIES an @example", () => {
+  it("gives every export an @example", () => {
     const missing = checked
       .filter((e) => !e.declarations.some((d) => exampleTags(d).length > 0))
       .map((e) => `${e.name} (${e.file})`)
