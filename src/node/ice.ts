@@ -48,6 +48,7 @@ import { NodeDriver } from "./driver";
 import { monotonicNow } from "./clock";
 import { bindUdp } from "./udp";
 import { defaultGateway } from "./default-gateway";
+import { ipv6AddressInfo } from "./if-inet6";
 import { mapPort } from "./port-mapping";
 import type { PortMapperMethod, PortMapping } from "./port-mapping";
 
@@ -500,7 +501,10 @@ export async function createIceAgent(options: NodeIceAgentOptions): Promise<Node
   const now = monotonicNow();
   // Addresses the application named are its choice (RFC 8445 §5.1.1.1 exclusions aside from
   // the always-invalid ones); enumerated ones went through the same rules in localHostAddresses.
-  for (const l of locals) agent.addLocalSocket(now, l, 1, { explicit: options.hosts !== undefined });
+  // Which IPv6 addresses are temporary, and where: §5.1.1.1 then keeps the stable ones of the
+  // same interface and prefix (and link-local ones) out, as they would allow location tracking.
+  const v6 = locals.some((l) => l.family === "IPv6") ? ipv6AddressInfo() : undefined;
+  for (const l of locals) agent.addLocalSocket(now, l, 1, { explicit: options.hosts !== undefined, ...v6?.get(l.address) });
   driver.pump();
   return wrapper;
 }

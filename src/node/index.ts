@@ -21,3 +21,4 @@ export * from "./udp";
 export * from "./gateway-probe";
 export * from "./upnp";
 export * from "./default-gateway";
+export * from "./if-inet6";
