@@ -721,10 +721,12 @@ export class IceAgent implements Engine<IceAgentEvent> {
   /** When to call {@link handleTimeout} next, or undefined when nothing is pending. */
   pollTimeout(): number | undefined {
     let t = this.#gatherer.pollTimeout() ?? Infinity;
+    const now = this.#now;
+    // The reserved pacer slot, also once closed (TURN deallocations wait for slots too).
+    if (this.#slot !== undefined) t = Math.min(t, this.#slot);
+    else if (this.#gatherer.turnWaiting) t = Math.min(t, now); // e.g. a permission send() asked for
     if (!this.#closed) {
-      const now = this.#now;
-      if (this.#slot !== undefined) t = Math.min(t, this.#slot);
-      else if (this.#gatherer.hasPending || this.#session.wantsTick()) t = Math.min(t, Math.max(this.#nextTaAt, now));
+      if (this.#slot === undefined && (this.#gatherer.hasPending || this.#session.wantsTick())) t = Math.min(t, Math.max(this.#nextTaAt, now));
       t = Math.min(t, this.#session.pollTimeout(now) ?? Infinity, this.#previous?.pollTimeout(now) ?? Infinity);
     }
     return t === Infinity ? undefined : t;
@@ -792,29 +794,43 @@ export class IceAgent implements Engine<IceAgentEvent> {
       this.#gatherer.drain(now);
       if (this.#gathering === "gathering" && !this.#gatherer.busy && this.#portMappingsPending === 0) this.#setGathering("complete");
       this.#session.evaluate(now);
-      this.#pace(now);
     }
+    // Closed too: the Refreshes that delete the allocations (RFC 8656 §8.1) are transactions.
+    this.#pace(now);
     this.#updateState(now);
   }
 
   /**
    * Starts the transactions that are due, each in a slot of the pacer (RFC 8445 §14.2: all
-   * agents together at most one per 5 ms): consent checks (RFC 7675) when due, and one
-   * gathering transaction or connectivity check per Ta (§6.1.4.2, §5.1.1.2), gathering and
-   * checks taking turns. Without a free slot, the slot reserved is the agent's next timeout.
+   * agents together at most one per 5 ms): the relays' TURN transactions (see
+   * {@link Gatherer.releaseTurn}; after close too, for the deallocations), consent checks
+   * (RFC 7675) when due, and one gathering transaction or connectivity check per Ta (§6.1.4.2,
+   * §5.1.1.2), gathering and checks taking turns. Without a free slot, the slot reserved is the
+   * agent's next timeout.
    */
   #pace(now: number): void {
     for (;;) {
+      const closed = this.#closed;
       const prev = this.#previous;
-      const consent = this.#session.consentDue(now) || (prev !== undefined && prev.consentDue(now));
-      const gather = this.#gatherer.hasPending;
-      const check = this.#session.wantsTick();
+      // TURN transactions of the relays (Refresh, CreatePermission, ChannelBind, a check that
+      // waited for its permission): not bound to Ta, which paces gathering and checks, but each
+      // in a slot of the pacer (§14.2 counts "all transactions").
+      const turn = this.#gatherer.turnWaiting;
+      const consent = !closed && (this.#session.consentDue(now) || (prev !== undefined && prev.consentDue(now)));
+      const gather = !closed && this.#gatherer.hasPending;
+      const check = !closed && this.#session.wantsTick();
       const taDue = now >= this.#nextTaAt && (gather || check);
-      if (!consent && !taDue) {
+      if (!turn && !consent && !taDue) {
         this.#slot = undefined; // nothing left to send: give the slot up
         return;
       }
       if (!this.#takeSlot(now)) return;
+      // A permission or channel before the checks that need it (they wait in the TURN client
+      // until it is installed, then come back here for a slot of their own).
+      if (turn) {
+        this.#gatherer.releaseTurn(now);
+        continue;
+      }
       if (consent) {
         if (!this.#session.sendConsent(now)) prev?.sendConsent(now);
         continue;

@@ -9,6 +9,12 @@
  * server-reflexive bindings alive with a Binding request every keepalive interval until ICE
  * completes (§5.1.1.4).
  *
+ * The TURN clients run `paced`: every new TURN transaction after the Allocate (its signed retry,
+ * Refresh, CreatePermission, ChannelBind, the deleting Refresh) and every check that waited for a
+ * permission waits for a slot of the agent's pacer like the agent's own transactions (§14.2:
+ * "the combination of all transactions from all agents"). The agent asks
+ * {@link Gatherer.turnWaiting} and grants slots with {@link Gatherer.releaseTurn}.
+ *
  * @module
  */
 import type { TransportAddress } from "../bytes/ip";
@@ -147,6 +153,8 @@ export class Gatherer {
   readonly #bindings = new Map<string, { task: Task & { kind: "stun" }; at: number }>();
   #keepBindings = true;
   #closed = false;
+  /** The relay {@link releaseTurn} looks at first: relays take turns, none starves. */
+  #turnCursor = 0;
 
   constructor(options: GathererOptions, hooks: GathererHooks) {
     this.#o = options;
@@ -163,6 +171,35 @@ export class Gatherer {
     if (this.#allocating > 0) return true;
     if (this.#pending.some((t) => t.kind === "turn" || !t.refresh)) return true;
     for (const t of this.#inflight.values()) if (!t.refresh) return true;
+    return false;
+  }
+
+  /**
+   * True when a TURN client has a new transaction waiting for a pacer slot (RFC 8445 §14.2).
+   * Not per data packet: the agent asks it when it paces, and in `pollTimeout`.
+   */
+  get turnWaiting(): boolean {
+    for (const relay of this.#relays) if (relay.turn.pacedWaiting) return true;
+    return false;
+  }
+
+  /**
+   * Sends one waiting TURN transaction in the slot the agent took for it: the relays take turns.
+   *
+   * @returns true when one went out
+   */
+  releaseTurn(now: number): boolean {
+    const n = this.#relays.length;
+    for (let i = 0; i < n; i++) {
+      const relay = this.#relays[(this.#turnCursor + i) % n]!;
+      if (!relay.turn.pacedWaiting) continue;
+      this.#turnCursor = (this.#turnCursor + i + 1) % n;
+      // A waiting check whose permission went meanwhile is dropped: the slot is spent anyway
+      // (nothing went out, so the 5 ms floor still holds).
+      const sent = relay.turn.releasePaced(now);
+      this.#drainRelay(now, relay);
+      return sent;
+    }
     return false;
   }
 
@@ -212,11 +249,13 @@ export class Gatherer {
         ...(this.#o.software !== undefined ? { software: this.#o.software } : {}),
         ...(this.#o.hmac !== undefined ? { stun: { hmac: this.#o.hmac, rto: { initialRto: this.#rto() } } } : { stun: { rto: { initialRto: this.#rto() } } }),
         copyData: true,
+        paced: true,
       });
       const relay = new RelaySession(turn, task.server, task.serverIndex, task.base);
       this.#relays.push(relay);
       this.#allocating++;
       turn.allocate(now);
+      turn.releasePaced(now); // this Ta slot is the Allocate's
       this.#drainRelay(now, relay);
     }
     return true;

@@ -250,6 +250,15 @@ export interface StunClientOptions {
    * (RFC 5780 §5); a 300 then fails the transaction as an error response.
    */
   readonly followRedirects?: boolean;
+  /**
+   * Hold every new attempt until the owner releases it (default false). An attempt is what puts
+   * a new transaction id on the wire: the first send of a request, the signed retry after 401 or
+   * 438 (§9.2.5) and the retry at an alternate server (§10). A held attempt has no timer; the
+   * owner hands out send times with {@link StunClient.releaseAttempt}, one at a time, which is
+   * how an ICE agent fits the TURN requests of its relays into its global pacing (RFC 8445
+   * §14.2). Retransmissions are never held: Appendix B.1 of RFC 8445 leaves them to the RTO.
+   */
+  readonly holdAttempts?: boolean;
 }
 
 interface Transaction {
@@ -281,6 +290,8 @@ interface Transaction {
   staleRetries: number;
   /** Servers this request was sent to, with the time, for the §10 loop rule. */
   readonly visited: { key: string; at: number }[];
+  /** Waiting in the held queue for {@link StunClient.releaseAttempt} (no timer meanwhile). */
+  held: boolean;
 }
 
 /**
@@ -305,6 +316,10 @@ export class StunClient implements Engine<StunClientEvent> {
   readonly #hmac: HmacFactory;
   readonly #maxStale: number;
   readonly #followRedirects: boolean;
+  readonly #holdAttempts: boolean;
+  /** Held attempts in the order they were made (cancelled ones are skipped on release). */
+  readonly #held = new Queue<Transaction>();
+  #heldCount = 0;
   readonly #builder = new StunMessageBuilder();
   readonly #byTid = new Map<string, Transaction>();
   readonly #byId = new Map<number, Transaction>();
@@ -338,6 +353,7 @@ export class StunClient implements Engine<StunClientEvent> {
     this.#hmac = options.hmac ?? createHmacKey;
     this.#maxStale = options.maxStaleNonceRetries ?? 3;
     this.#followRedirects = options.followRedirects ?? true;
+    this.#holdAttempts = options.holdAttempts ?? false;
     if (!Number.isInteger(this.#rc) || this.#rc < 1) throw new IcekitError("INVALID_ARGUMENT", `rc ${this.#rc}: pass an integer >= 1 (RFC 8489 default 7)`);
     if (!(this.#rm > 0)) throw new IcekitError("INVALID_ARGUMENT", `rm ${this.#rm}: pass a number > 0 (RFC 8489 default 16)`);
   }
@@ -370,6 +386,7 @@ export class StunClient implements Engine<StunClientEvent> {
       signedLongTerm: false,
       staleRetries: 0,
       visited: [{ key: serverKey(request.remote), at: now }],
+      held: false,
     };
     this.#byId.set(tx.id, tx);
     this.#stats.requestsStarted++;
@@ -421,6 +438,28 @@ export class StunClient implements Engine<StunClientEvent> {
     return true;
   }
 
+  /** Attempts held for {@link releaseAttempt} (with `holdAttempts`); 0 otherwise. */
+  get heldAttempts(): number {
+    return this.#heldCount;
+  }
+
+  /**
+   * Sends the oldest held attempt now (`holdAttempts`): its transaction id, signature and RTO
+   * are made at this moment, so the retransmission schedule runs from the real first send.
+   *
+   * @returns false when no attempt was held
+   */
+  releaseAttempt(now: number): boolean {
+    for (let tx = this.#held.shift(); tx !== undefined; tx = this.#held.shift()) {
+      if (!tx.held) continue; // ended (cancelled, failed) while it waited
+      tx.held = false;
+      this.#heldCount--;
+      this.#attempt(tx, now);
+      return true;
+    }
+    return false;
+  }
+
   /** Retransmits and times out transactions whose time has come. */
   handleTimeout(now: number): void {
     for (const tx of [...this.#byId.values()]) {
@@ -453,7 +492,7 @@ export class StunClient implements Engine<StunClientEvent> {
   /** Earliest retransmission or timeout. */
   pollTimeout(): number | undefined {
     let t: number | undefined;
-    for (const tx of this.#byId.values()) if (t === undefined || tx.nextAt < t) t = tx.nextAt;
+    for (const tx of this.#byId.values()) if (!tx.held && (t === undefined || tx.nextAt < t)) t = tx.nextAt;
     return t;
   }
 
@@ -483,9 +522,23 @@ export class StunClient implements Engine<StunClientEvent> {
     return s;
   }
 
-  /** Builds a fresh attempt (new transaction id) and sends it. */
+  /** A fresh attempt (new transaction id): sent now, or held for {@link releaseAttempt}. */
   #startAttempt(tx: Transaction, now: number): void {
     if (tx.tidKey) this.#byTid.delete(tx.tidKey);
+    if (this.#holdAttempts) {
+      // No tid, no timer: nothing of it is on the wire until the owner releases it.
+      tx.tidKey = "";
+      tx.held = true;
+      tx.nextAt = Infinity;
+      this.#held.push(tx);
+      this.#heldCount++;
+      return;
+    }
+    this.#attempt(tx, now);
+  }
+
+  /** Builds the attempt (new transaction id) and sends it. */
+  #attempt(tx: Transaction, now: number): void {
     this.#random(tx.tid);
     tx.tidKey = toHex(tx.tid);
     this.#byTid.set(tx.tidKey, tx);
@@ -665,6 +718,10 @@ export class StunClient implements Engine<StunClientEvent> {
   #finish(tx: Transaction): void {
     this.#byId.delete(tx.id);
     this.#byTid.delete(tx.tidKey);
+    if (tx.held) {
+      tx.held = false;
+      this.#heldCount--;
+    }
   }
 
   #fail(

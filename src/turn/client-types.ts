@@ -166,6 +166,16 @@ export interface TurnClientOptions {
   readonly copyData?: boolean;
   /** Retransmission and HMAC knobs of the {@link StunClient} the TURN client runs its requests on. */
   readonly stun?: StunClientOptions;
+  /**
+   * Let the owner pace new transactions (default false): for an ICE agent that must keep all its
+   * transactions at least 5 ms apart (RFC 8445 §14.2). Every new request (Allocate, Refresh,
+   * CreatePermission, ChannelBind, Connect, and the signed retry after a 401 or 438) and every STUN
+   * request that waited for a permission (an ICE check sent before CreatePermission succeeded)
+   * then waits until the owner calls {@link TurnClient.releasePaced} while
+   * {@link TurnClient.pacedWaiting} is true. Retransmissions, Send indications and ChannelData
+   * are never held.
+   */
+  readonly paced?: boolean;
 }
 
 /**

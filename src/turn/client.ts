@@ -19,6 +19,11 @@
  * connection on the first transmit and hands each framed message to `handleReceive` (see
  * `streamFrameLength`); the client pads ChannelData to a multiple of 4 there (§12.5).
  *
+ * With the `paced` option the owner decides when each new transaction leaves (an ICE agent keeps
+ * all of its transactions 5 ms apart, RFC 8445 §14.2): requests, and STUN requests that waited
+ * for a permission, wait for {@link TurnClient.releasePaced}; retransmissions, Send indications
+ * and ChannelData never wait, so the data path costs nothing more.
+ *
  * {@link TurnClient.handleReceive} returns false for anything that is not from the server or
  * not TURN, so that an ICE agent can share the socket: datagrams from the server are demultiplexed
  * on the first byte (RFC 7983: 0-3 STUN, 64-79 ChannelData), and STUN responses the client has no
@@ -149,6 +154,12 @@ export class TurnClient implements Engine<TurnClientEvent> {
   readonly #copy: boolean;
   readonly #fingerprint: boolean;
   readonly #padded: boolean;
+  readonly #paced: boolean;
+  /**
+   * With `paced`: STUN requests (ICE checks) that waited for a permission, each for a slot of its
+   * own once the permission is active (see {@link releasePaced}).
+   */
+  readonly #heldRequests = new Queue<{ peer: TransportAddress; data: Uint8Array }>();
   readonly #builder = new StunMessageBuilder();
   readonly #tid = new Uint8Array(12);
   readonly #transmits = new Queue<Transmit>();
@@ -205,8 +216,10 @@ export class TurnClient implements Engine<TurnClientEvent> {
     this.#maxQueued = checked.maxQueued;
     this.#copy = options.copyData ?? false;
     this.#fingerprint = options.stun?.fingerprint ?? true;
+    this.#paced = options.paced ?? false;
     const stunOptions: StunClientOptions = {
       ...options.stun,
+      ...(this.#paced ? { holdAttempts: true } : {}),
       random: this.#random,
       ...(options.software !== undefined ? { software: options.software } : {}),
     };
@@ -538,6 +551,43 @@ export class TurnClient implements Engine<TurnClientEvent> {
   // ---------------------------------------------------------------------------------------------
   // Output
 
+  /**
+   * With the `paced` option: true while a new transaction waits for {@link releasePaced} (a
+   * request, or an ICE check that waited for its permission). The owner gives it a send time
+   * from its pacer and calls {@link releasePaced} then.
+   */
+  get pacedWaiting(): boolean {
+    return this.#stun.heldAttempts > 0 || this.#heldRequests.length > 0;
+  }
+
+  /**
+   * With the `paced` option: sends the next waiting transaction now, requests first (in the
+   * order they were made), then the checks that waited for a permission. One call, one new
+   * transaction id on the wire: the owner calls it once per pacing slot.
+   *
+   * @returns false when nothing waited (or what waited could no longer be sent)
+   */
+  releasePaced(now: number): boolean {
+    if (this.#stun.releaseAttempt(now)) {
+      this.#pump(now);
+      return true;
+    }
+    const item = this.#heldRequests.shift();
+    if (item === undefined) return false;
+    if (this.#state !== "allocated") {
+      this.#counters.droppedSends++; // the allocation went while it waited
+      return false;
+    }
+    const ch = this.#channels.byPeer(item.peer.address, item.peer.port);
+    if (ch?.state === "bound") this.#sendChannelData(ch, item.data);
+    else if (this.hasPermission(item.peer)) this.#sendIndication(item.peer, item.data);
+    else {
+      this.#counters.droppedSends++; // the permission was lost while it waited
+      return false;
+    }
+    return true;
+  }
+
   /** Next datagram or framed message to send, in the order the client produced them. */
   pollTransmit(): Transmit | undefined {
     return this.#transmits.shift();
@@ -635,6 +685,13 @@ export class TurnClient implements Engine<TurnClientEvent> {
     if (q === undefined) return;
     p.queue = undefined;
     for (const item of q) {
+      // RFC 8445 §14.2, with `paced`: a STUN request that waited (an ICE check) is a new
+      // transaction on the wire only now, so it takes a pacing slot of its own after the
+      // permission's. Anything else (responses, application data) is not a transaction: at once.
+      if (this.#paced && isStunRequest(item.data)) {
+        this.#heldRequests.push(item);
+        continue;
+      }
       const ch = this.#channels.byPeer(item.peer.address, item.peer.port);
       if (ch?.state === "bound") this.#sendChannelData(ch, item.data);
       else this.#sendIndication(item.peer, item.data);
@@ -910,6 +967,7 @@ export class TurnClient implements Engine<TurnClientEvent> {
     for (const p of this.#permissions.values()) if (p.queue !== undefined) this.#counters.droppedSends += p.queue.length;
     this.#permissions.clear();
     this.#channels.clear();
+    for (let h = this.#heldRequests.shift(); h !== undefined; h = this.#heldRequests.shift()) this.#counters.droppedSends++;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -956,6 +1014,14 @@ function ipOnly(ip: string): TransportAddress {
   const family = ipFamily(ip);
   if (family === undefined) throw new IcekitError("INVALID_ARGUMENT", `'${ip}' is not an IP address; pass e.g. "192.0.2.1" or "2001:db8::1"`);
   return { family, address: canonicalIp(ip), port: 0 };
+}
+
+/** A STUN request by its first two bytes (RFC 8489 §5: class bits C1 C0 = 0 0, top bits 0). */
+function isStunRequest(d: Uint8Array): boolean {
+  const b0 = d[0];
+  const b1 = d[1];
+  if (b0 === undefined || b1 === undefined || d.length < 20 || b0 > 3 || (b0 & 0x01) !== 0 || (b1 & 0x10) !== 0) return false;
+  return d[4] === 0x21 && d[5] === 0x12 && d[6] === 0xa4 && d[7] === 0x42; // the magic cookie
 }
 
 function safeCanonical(ip: string): string {
