@@ -803,10 +803,16 @@ export class IceAgent implements Engine<IceAgentEvent> {
   /**
    * Starts the transactions that are due, each in a slot of the pacer (RFC 8445 §14.2: all
    * agents together at most one per 5 ms): the relays' TURN transactions (see
-   * {@link Gatherer.releaseTurn}; after close too, for the deallocations), consent checks
-   * (RFC 7675) when due, and one gathering transaction or connectivity check per Ta (§6.1.4.2,
-   * §5.1.1.2), gathering and checks taking turns. Without a free slot, the slot reserved is the
-   * agent's next timeout.
+   * {@link Gatherer.releaseTurn}; after close too, for the deallocations), and one gathering
+   * transaction or connectivity check per Ta (§6.1.4.2, §5.1.1.2), gathering and checks taking
+   * turns. Without a free slot, the slot reserved is the agent's next timeout.
+   *
+   * Consent checks (RFC 7675) go when due, outside the pacer. RFC 7675 §5.1 gives them their own
+   * rate: each interval MUST be 0.8 to 1.2 times the period (5 s). One 5 ms pacer per process
+   * allows 200 transactions a second, which consent alone reaches at 1000 connected agents;
+   * beyond, pacing them would stretch every interval past 6 s and let consent expire. They start
+   * after ICE processing concluded (§14.2 paces that processing, Appendix B.1) and are sent once,
+   * never retransmitted, so they do not burst.
    */
   #pace(now: number): void {
     for (;;) {
@@ -816,11 +822,14 @@ export class IceAgent implements Engine<IceAgentEvent> {
       // waited for its permission): not bound to Ta, which paces gathering and checks, but each
       // in a slot of the pacer (§14.2 counts "all transactions").
       const turn = this.#gatherer.turnWaiting;
-      const consent = !closed && (this.#session.consentDue(now) || (prev !== undefined && prev.consentDue(now)));
+      if (!closed && (this.#session.consentDue(now) || (prev !== undefined && prev.consentDue(now)))) {
+        if (!this.#session.sendConsent(now)) prev?.sendConsent(now);
+        continue;
+      }
       const gather = !closed && this.#gatherer.hasPending;
       const check = !closed && this.#session.wantsTick();
       const taDue = now >= this.#nextTaAt && (gather || check);
-      if (!turn && !consent && !taDue) {
+      if (!turn && !taDue) {
         this.#slot = undefined; // nothing left to send: give the slot up
         return;
       }
@@ -829,10 +838,6 @@ export class IceAgent implements Engine<IceAgentEvent> {
       // until it is installed, then come back here for a slot of their own).
       if (turn) {
         this.#gatherer.releaseTurn(now);
-        continue;
-      }
-      if (consent) {
-        if (!this.#session.sendConsent(now)) prev?.sendConsent(now);
         continue;
       }
       const useGather = gather && (this.#preferGathering || !check);

@@ -17,15 +17,17 @@
  * but the check itself.
  *
  * What counts: new STUN transactions an agent starts — ordinary and triggered connectivity
- * checks, gathering Binding and Allocate requests, server-reflexive binding refreshes and
- * consent checks (RFC 7675 Binding requests are transactions too), and the TURN transactions of
+ * checks, gathering Binding and Allocate requests, server-reflexive binding refreshes, and the TURN transactions of
  * the agent's relays: the Allocate and its signed retry after a 401 or 438, Refresh (the deleting
  * one on close included), CreatePermission and ChannelBind, each in a slot of its own, and a
  * check that had to wait in the TURN client for its permission, which leaves only then and takes
  * the slot after the permission's (it can never overtake it). Retransmissions are not new
  * transactions (Appendix B.1 paces them with RTO), keepalives are Binding indications, not
  * transactions (§11), and Send indications and ChannelData are the envelopes of data and of
- * checks that already had their slot: the data path never asks the pacer.
+ * checks that already had their slot: the data path never asks the pacer. Consent checks
+ * (RFC 7675) keep their own schedule: RFC 7675 §5.1 requires every interval to be 0.8-1.2 times
+ * the period, which a pacer shared by more than about 1000 connected agents would break (200
+ * transactions a second is one consent check per 5 s for 1000 agents).
  *
  * @example
  * ```ts

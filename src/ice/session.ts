@@ -616,8 +616,8 @@ export class IceSession {
     for (const p of this.#dataPairs()) {
       if (p.consentLost) continue;
       if (cc.interval !== false && !this.#ctx.config.lite && this.#selected.get(p.component) === p) {
-        // A consent check already due waits for the agent's pacer slot, which the agent reports.
-        if (p.nextConsentAt > now) t = Math.min(t, p.nextConsentAt);
+        // Consent checks keep RFC 7675's schedule, outside the pacer: the agent sends one when due.
+        t = Math.min(t, p.nextConsentAt);
         t = Math.min(t, nextConsentChange(p, now, cc));
       }
       t = Math.min(t, p.lastSentAt + cc.keepalive);
@@ -1053,13 +1053,13 @@ export class IceSession {
     return undefined;
   }
 
-  /** True when a consent check is due: a transaction the agent paces (RFC 8445 §14.2). */
+  /** True when a consent check is due (RFC 7675 §5.1: on its own schedule, not the pacer's). */
   consentDue(now: number): boolean {
     return this.#consentDuePair(now) !== undefined;
   }
 
   /**
-   * Sends one due consent check (RFC 7675 §5.1), in the pacer slot the agent took for it.
+   * Sends one due consent check (RFC 7675 §5.1); the agent calls it when due, outside the pacer.
    *
    * @returns true when one was sent
    */
