@@ -66,9 +66,13 @@ export function hostCandidate(foundations: Foundations, address: TransportAddres
  * ```
  */
 export function reflexiveCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, server: TransportAddress, serverIndex: number): LocalCandidate {
-  const pref = Math.max(0, base.localPreference - 1 - serverIndex);
+  return serverReflexive(foundations, base, mapped, server.address, Math.max(0, base.localPreference - 1 - serverIndex));
+}
+
+/** A srflx candidate of `base` at `mapped`, its foundation keyed by `source` (§5.1.1.3's server). */
+function serverReflexive(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, source: string, pref: number): LocalCandidate {
   const candidate: IceCandidate = {
-    foundation: foundations.get("srflx", base.address.address, server.address, "udp"),
+    foundation: foundations.get("srflx", base.address.address, source, "udp"),
     component: base.component,
     transport: "udp",
     priority: candidatePriority("srflx", pref, base.component),
@@ -98,20 +102,8 @@ export function reflexiveCandidate(foundations: Foundations, base: LocalCandidat
  * ```
  */
 export function portMappedCandidate(foundations: Foundations, base: LocalCandidate, mapped: TransportAddress, gateway: string | undefined): LocalCandidate {
-  const pref = base.localPreference;
-  const candidate: IceCandidate = {
-    // The gateway is where the mapping came from; "portmap" keeps it apart from STUN servers.
-    foundation: foundations.get("srflx", base.address.address, `portmap|${gateway ?? ""}`, "udp"),
-    component: base.component,
-    transport: "udp",
-    priority: candidatePriority("srflx", pref, base.component),
-    address: mapped.address,
-    port: mapped.port,
-    type: "srflx",
-    relatedAddress: base.address.address,
-    relatedPort: base.address.port,
-  };
-  return { candidate, address: mapped, base, component: base.component, localPreference: pref, relay: undefined, key: localKey("srflx", mapped, base) };
+  // The gateway is where the mapping came from; "portmap" keeps it apart from STUN servers.
+  return serverReflexive(foundations, base, mapped, `portmap|${gateway ?? ""}`, base.localPreference);
 }
 
 /**
