@@ -3,7 +3,7 @@ import { parseCandidate } from "../../src/ice/candidate";
 import { forwardSignaling, icekitIce, inNamespace, startIcePeer } from "./helpers/ice-peers";
 import { runCli, startCliStunServer } from "./helpers/icekit-cli";
 import { canBuildNamespaces } from "./helpers/netns";
-import { buildRouterTopology, hasMiniupnpd, type RouterTopology } from "./helpers/netns-router";
+import { buildRouterTopology, hasMiniupnpd, sendFromWan, type RouterTopology } from "./helpers/netns-router";
 import { run, start } from "./helpers/process";
 
 /**
@@ -16,23 +16,6 @@ const enabled = canBuildNamespaces() && hasMiniupnpd();
 
 type Line = Record<string, unknown>;
 
-/** Sends `text` from the WAN namespace over UDP or TCP; resolves with the echo ("" on timeout). */
-async function sendFromWan(topo: RouterTopology, protocol: "udp" | "tcp", to: { address: string; port: number }, text: string): Promise<string> {
-  const script =
-    protocol === "udp"
-      ? `
-const s = require("node:dgram").createSocket("udp4");
-s.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
-s.bind(0, ${JSON.stringify(topo.wanIp)}, () => s.send(${JSON.stringify(text)}, ${to.port}, ${JSON.stringify(to.address)}));
-setTimeout(() => process.exit(2), 3000);`
-      : `
-const c = require("node:net").connect({ port: ${to.port}, host: ${JSON.stringify(to.address)}, localAddress: ${JSON.stringify(topo.wanIp)} }, () => c.write(${JSON.stringify(text)}));
-c.on("data", (d) => { process.stdout.write(d.toString()); process.exit(0); });
-c.on("error", () => process.exit(3));
-setTimeout(() => process.exit(2), 3000);`;
-  const r = await run("ip", ["netns", "exec", topo.wan, process.execPath, "-e", script], { timeoutMs: 10_000 });
-  return r.stdout;
-}
 
 /** Runs map-peer (mapPort, echo one datagram, close) with method auto; returns its lines. */
 async function mapAutoAndEcho(topo: RouterTopology, port: number): Promise<{ mapped: Line; lines: Line[] }> {

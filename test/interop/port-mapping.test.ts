@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canBuildNamespaces } from "./helpers/netns";
-import { buildRouterTopology, hasMiniupnpd, type RouterTopology } from "./helpers/netns-router";
+import { buildRouterTopology, hasMiniupnpd, sendFromWan, type RouterTopology } from "./helpers/netns-router";
 import { run, start } from "./helpers/process";
 
 /**
@@ -11,16 +11,6 @@ import { run, start } from "./helpers/process";
  */
 const enabled = canBuildNamespaces() && hasMiniupnpd();
 
-/** Sends `text` from the WAN namespace to `to` and resolves with the echo (or "" on timeout). */
-async function sendFromWan(topo: RouterTopology, to: { address: string; port: number }, text: string): Promise<string> {
-  const script = `
-const s = require("node:dgram").createSocket("udp4");
-s.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
-s.bind(0, ${JSON.stringify(topo.wanIp)}, () => s.send(${JSON.stringify(text)}, ${to.port}, ${JSON.stringify(to.address)}));
-setTimeout(() => process.exit(2), 3000);`;
-  const r = await run("ip", ["netns", "exec", topo.wan, process.execPath, "-e", script], { timeoutMs: 10_000 });
-  return r.stdout;
-}
 
 describe.runIf(enabled)("port mapping through miniupnpd", () => {
   let topo: RouterTopology;
@@ -47,7 +37,7 @@ describe.runIf(enabled)("port mapping through miniupnpd", () => {
         const external = mapped!.external as { address: string; port: number };
         expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).toContain(`dport ${external.port} dnat ip to ${topo.lanIp}:${port}`);
 
-        const echo = await sendFromWan(topo, external, `hello ${method}`);
+        const echo = await sendFromWan(topo, "udp", external, `hello ${method}`);
         expect(echo).toBe(`hello ${method}`);
         // The peer may already have exited while we waited for the echo: only wait if it has not.
         if (peer.child.exitCode === null && peer.child.signalCode === null) await new Promise((r) => peer.child.once("exit", r));
@@ -57,7 +47,7 @@ describe.runIf(enabled)("port mapping through miniupnpd", () => {
         expect(lines().some((l) => l.type === "closed"), peer.output()).toBe(true);
         // close() deleted it: miniupnpd's DNAT rule is gone and the port no longer reaches the LAN.
         expect(topo.exec(topo.router, "nft", ["list", "chain", "inet", "filter", "prerouting_miniupnpd"])).not.toContain(`dport ${external.port} `);
-        expect(await sendFromWan(topo, external, "after close")).toBe("");
+        expect(await sendFromWan(topo, "udp", external, "after close")).toBe("");
       } finally {
         await peer.stop();
       }

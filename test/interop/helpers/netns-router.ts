@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { start, waitFor, type Started } from "./process";
+import { run, start, waitFor, type Started } from "./process";
 
 /**
  * A home-router topology with miniupnpd as the gateway (NAT-PMP and PCP on; UPnP IGD too with
@@ -175,4 +175,22 @@ table inet filter {
     exec: (n, cmd, args) => sh(["ip", "netns", "exec", n, cmd, ...args]),
     destroy,
   };
+}
+
+/** Sends `text` from the WAN namespace to `to` over UDP or TCP; resolves with the echo ("" on timeout). */
+export async function sendFromWan(topo: RouterTopology, protocol: "udp" | "tcp", to: { address: string; port: number }, text: string): Promise<string> {
+  const script =
+    protocol === "udp"
+      ? `
+const s = require("node:dgram").createSocket("udp4");
+s.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
+s.bind(0, ${JSON.stringify(topo.wanIp)}, () => s.send(${JSON.stringify(text)}, ${to.port}, ${JSON.stringify(to.address)}));
+setTimeout(() => process.exit(2), 3000);`
+      : `
+const c = require("node:net").connect({ port: ${to.port}, host: ${JSON.stringify(to.address)}, localAddress: ${JSON.stringify(topo.wanIp)} }, () => c.write(${JSON.stringify(text)}));
+c.on("data", (d) => { process.stdout.write(d.toString()); process.exit(0); });
+c.on("error", () => process.exit(3));
+setTimeout(() => process.exit(2), 3000);`;
+  const r = await run("ip", ["netns", "exec", topo.wan, process.execPath, "-e", script], { timeoutMs: 10_000 });
+  return r.stdout;
 }
