@@ -31,6 +31,8 @@ import { PortMappingClient } from "../nat/port-mapping";
 import type { PortMappingClientOptions, PortMappingEvent, PortMappingMethod, PortMappingProtocol } from "../nat/port-mapping";
 import type { UpnpMappingEvent } from "../nat/upnp-mapping";
 import { isUpnpError } from "../nat/upnp-error";
+import { awaitEvent } from "./await-event";
+import type { EventPick } from "./await-event";
 import { monotonicNow } from "./clock";
 import { NodeDriver } from "./driver";
 import { probeGateway } from "./gateway-probe";
@@ -184,29 +186,16 @@ async function open(options: UnmapPortOptions & { readonly method: "auto" | Port
 }
 
 /** Waits for the event `pick` accepts (returning a value) or rejects; honours `signal`. */
-function waitFor<T>(session: Session, start: () => void, pick: (e: PortMappingEvent) => { ok: T } | { err: Error } | undefined, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const done = () => {
-      session.waiter = undefined;
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const onAbort = () => {
-      done();
-      reject(signal?.reason ?? new Error("aborted"));
-    };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    session.waiter = (e) => {
-      const r = pick(e);
-      if (r === undefined) return false;
-      done();
-      if ("ok" in r) resolve(r.ok);
-      else reject(r.err);
-      return true;
-    };
-    start();
-    session.driver.pump();
-  });
+function waitFor<T>(session: Session, start: () => void, pick: (e: PortMappingEvent) => EventPick<T>, signal?: AbortSignal): Promise<T> {
+  return awaitEvent(
+    (w) => (session.waiter = w),
+    () => {
+      start();
+      session.driver.pump();
+    },
+    pick,
+    signal,
+  );
 }
 
 function failure(e: Extract<PortMappingEvent, { type: "failed" }>, gateway: string): TransactionError {

@@ -27,6 +27,8 @@
  * @module
  */
 import dgram from "node:dgram";
+import { awaitEvent } from "./await-event";
+import type { EventPick } from "./await-event";
 import http from "node:http";
 import type { TransportAddress } from "../bytes/ip";
 import { canonicalIp, ipFamily } from "../bytes/ip";
@@ -527,29 +529,16 @@ export async function mapPortUpnp(options: MapPortUpnpOptions): Promise<UpnpPort
     }
     schedule();
   };
-  const waitFor = <T>(start: () => void, pick: (e: UpnpMappingEvent) => { ok: T } | { err: Error } | undefined, signal?: AbortSignal): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const done = () => {
-        waiter = undefined;
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(signal?.reason ?? new Error("aborted"));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiter = (e) => {
-        const r = pick(e);
-        if (r === undefined) return false;
-        done();
-        if ("ok" in r) resolve(r.ok);
-        else reject(r.err);
-        return true;
-      };
-      start();
-      void pump();
-    });
+  const waitFor = <T>(start: () => void, pick: (e: UpnpMappingEvent) => EventPick<T>, signal?: AbortSignal): Promise<T> =>
+    awaitEvent(
+      (w) => (waiter = w),
+      () => {
+        start();
+        void pump();
+      },
+      pick,
+      signal,
+    );
 
   const stop = () => {
     stopped = true;
