@@ -7,7 +7,9 @@
  * `{"type":"params","ufrag","pwd"}` first; each local candidate as it is gathered
  * `{"type":"candidate","candidate":"candidate:…"}` (RFC 8839 attribute value without `a=`);
  * `{"type":"end-of-candidates"}`; `{"type":"state","state"}` on every change;
- * `{"type":"selected","local":"candidate:…","remote":"candidate:…"}` once a pair is selected;
+ * `{"type":"selected","local":"candidate:…","remote":"candidate:…"}` once a pair is selected
+ * (a lite controlling agent that chose among several pairs of a lite peer follows it with
+ * `{"type":"candidate-update","candidates":["candidate:…"]}`, RFC 8445 §8.2's updated list);
  * with `--ping N` on the controlling side, `{"type":"done","sent":N,"echoed":M,"rttMs":<median>}`.
  * Logs go to stderr.
  *
@@ -193,6 +195,9 @@ export async function iceCommand(argv: readonly string[], io: CliIo, input: Line
         return;
       case "selected-pair":
         print({ type: "selected", local: formatCandidate(e.local), remote: formatCandidate(e.remote) });
+        // Lite-lite with a choice among several pairs: RFC 8445 §8.2's updated candidate list,
+        // the selected local candidate alone (peers that do not know the type ignore it).
+        if (agent?.agent.candidateUpdateRequired) print({ type: "candidate-update", candidates: [formatCandidate(e.local)] });
         if (!selected) {
           selected = true;
           if (controlling && pings > 0) {

@@ -60,6 +60,23 @@ describe("icekit ice ↔ icekit ice", () => {
     }
   });
 
+  it("two --lite agents with two addresses each agree on one of the four pairs; the controlling one sends the updated list (RFC 8445 §8.2)", async () => {
+    const two = ["--host", "127.0.0.1", "--host", "127.0.0.2"];
+    const r = await runIcePair(icekitIce(["--controlling", "--lite", ...two, "--ping", "10"]), icekitIce(["--controlled", "--lite", ...two]));
+    expect(r.controllingCode, describeRun(r)).toBe(0);
+    expect(r.done).toMatchObject({ sent: 10, echoed: 10 });
+    const sel = (side: typeof r.controlling) => side.messages.find((x) => x.type === "selected")!;
+    // Both sides picked the same pair (each side's local is the other's remote).
+    const at = (line: unknown) => {
+      const c = parseCandidate(line as string);
+      return `${c.address}:${c.port}`;
+    };
+    expect(at(sel(r.controlling).local)).toBe(at(sel(r.controlled).remote));
+    expect(at(sel(r.controlling).remote)).toBe(at(sel(r.controlled).local));
+    expect(r.controlling.messages.find((x) => x.type === "candidate-update")).toEqual({ type: "candidate-update", candidates: [sel(r.controlling).local] });
+    expect(r.controlled.messages.some((x) => x.type === "candidate-update")).toBe(false);
+  });
+
   it("an --lite --controlling agent facing a full peer turns controlled and still connects", async () => {
     const r = await runIcePair(icekitIce(["--controlling", "--lite", ...LOOPBACK, "--ping", "10"]), icekitIce(["--controlled", ...LOOPBACK]));
     expect(r.controllingCode, describeRun(r)).toBe(0);
