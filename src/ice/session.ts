@@ -31,7 +31,7 @@ import { Transactions, encodeCheck, encodeKeepalive, transactionId } from "./che
 import type { ConsentConfig } from "./consent";
 import { consentDelay, consentStatus, nextConsentChange } from "./consent";
 import type { LocalCandidate, RemoteCandidate } from "./pair";
-import { CandidatePair, canPair, pairKey, pairStats } from "./pair";
+import { CandidatePair, canPair, pairKey, pairStats, remoteKey } from "./pair";
 import { RemoteCandidates } from "./remote-candidates";
 import type { RemoteAddResult } from "./remote-candidates";
 import { candidatePriority } from "./priority";
@@ -151,6 +151,14 @@ export interface IncomingCheck {
 const MAX_EARLY = 32;
 
 /**
+ * How many times in a row the session follows a peer that answers from a new port (see
+ * {@link IceSession} `#chase`): a peer-reflexive source that is the `MAX_CHASE + 1`-th link of
+ * such a chain is not learned from an ordinary check. One link is what an address-dependent
+ * mapping needs to converge (its second mapping is the one it keeps); two leave a margin.
+ */
+const MAX_CHASE = 2;
+
+/**
  * One ICE session; see the module comment.
  *
  * @example
@@ -176,6 +184,17 @@ export class IceSession {
   readonly #firstValidAt = new Map<number, number>();
   readonly txs: Transactions;
   #early: EarlyCheck[] = [];
+  /**
+   * Sources of non-symmetric responses (RFC 8445 §7.2.5.2.1), by remote key: how many such
+   * answers in a row led there. A check to remote R answered from S (the peer's NAT mapped our
+   * new source to a new port) gives S the depth of R plus one; the peer's triggered check then
+   * comes from S. Behind address-and-port-dependent mappings on both sides every check goes out
+   * through a new mapping and is answered from a new one, so the two agents' triggered checks
+   * chase each other's newest port indefinitely (§7.3.1.4 puts them before every ordinary check),
+   * each one a new peer-reflexive candidate, and no ordinary check (the relayed pairs, say) is
+   * sent until the remote-candidate cap ends the chase. Bounded by `maxRemoteCandidates`.
+   */
+  readonly #chase = new Map<string, number>();
   #remoteEnded = false;
   /** Checklist failed (RFC 8445 §7.2.5.4, §7.2.5.3.4). */
   #failed = false;
@@ -421,6 +440,7 @@ export class IceSession {
     // §7.2.5.2.1: the response must come from where the request went, to where it came from.
     if (!sameTransportAddress(source, tx.remote) || base !== tx.base) {
       counters.nonSymmetricResponses++;
+      if (tx.kind === "check" && base === tx.base) this.#noteChase(pair, source);
       if (tx.kind === "check") this.#failCheck(now, tx);
       return true;
     }
@@ -684,9 +704,31 @@ export class IceSession {
    * triggered checks each new candidate brings, starve the rest of the checklist.
    */
   #learnRemotePrflx(source: TransportAddress, component: number, priority: number, evict = false): RemoteCandidate | undefined {
+    // A chase of the peer's ever new ports (see #chase): an ordinary check from its next port
+    // is answered but teaches nothing, as at the cap. A nomination is still recorded.
+    if (!evict && (this.#chase.get(remoteKey(component, source)) ?? 0) > MAX_CHASE) {
+      this.#ctx.counters.droppedRemoteCandidates++;
+      return undefined;
+    }
     const remote = this.#remotes.learnPeerReflexive(source, component, priority, evict ? (r) => this.#releaseRemote(r) : undefined);
     if (remote === undefined) this.#ctx.counters.droppedRemoteCandidates++;
     return remote;
+  }
+
+  /**
+   * A check on `pair` was answered from `source`, not from the remote it went to (§7.2.5.2.1):
+   * the peer's next request will likely come from there. Records the chase depth of `source`.
+   */
+  #noteChase(pair: CandidatePair, source: TransportAddress): void {
+    const key = remoteKey(pair.component, source);
+    const depth = (this.#chase.get(pair.remote.key) ?? 0) + 1;
+    const known = this.#chase.get(key);
+    if (known !== undefined && known <= depth) return;
+    if (known === undefined && this.#chase.size >= this.#ctx.config.maxRemoteCandidates) {
+      const oldest = this.#chase.keys().next().value;
+      if (oldest !== undefined) this.#chase.delete(oldest);
+    }
+    this.#chase.set(key, depth);
   }
 
   /**
