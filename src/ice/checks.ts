@@ -145,11 +145,22 @@ export class Transactions {
     const { rc, rm } = this.#policy;
     // §6.2.1: sends at 0, RTO, 3·RTO, ..., (2^(Rc-1) - 1)·RTO; timeout Rm·RTO after the last.
     const deadline = init.kind === "consent" ? now + consentWait : now + ((2 ** (rc - 1) - 1) + rm) * init.rto;
+    // Field by field: a spread of `init` showed up in the idle mux's profile (one per check).
     const tx: CheckTransaction = {
-      ...init,
+      tid: init.tid,
       tidKey: toHex(init.tid),
-      sends: 1,
+      kind: init.kind,
+      pair: init.pair,
+      base: init.base,
+      remote: init.remote,
+      data: init.data,
+      priority: init.priority,
+      useCandidate: init.useCandidate,
+      role: init.role,
+      keys: init.keys,
       startedAt: now,
+      rto: init.rto,
+      sends: 1,
       nextAt: init.kind === "consent" || rc <= 1 ? deadline : now + init.rto,
       deadline,
       cancelled: false,

@@ -61,6 +61,9 @@ export const MIN_CONSENT_INTERVAL = 4000;
  */
 export const MIN_KEEPALIVE_INTERVAL = 15_000;
 
+/** Scratch for {@link consentDelay}'s two random bytes: one per module, not one per check. */
+const DELAY_BYTES = new Uint8Array(2);
+
 /**
  * A randomized consent interval: `interval × U(0.8, 1.2)`, never below 4 s (RFC 7675 §5.1).
  *
@@ -71,7 +74,7 @@ export const MIN_KEEPALIVE_INTERVAL = 15_000;
  * ```
  */
 export function consentDelay(interval: number, random: RandomSource): number {
-  const b = new Uint8Array(2);
+  const b = DELAY_BYTES;
   random(b);
   const u = ((b[0]! << 8) | b[1]!) / 0xffff;
   return Math.max(MIN_CONSENT_INTERVAL, Math.round(interval * (0.8 + 0.4 * u)));
