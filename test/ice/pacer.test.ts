@@ -6,15 +6,12 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { IceAgent } from "../../src/ice/agent";
-import type { IceAgentEvent } from "../../src/ice/agent";
 import { IcePacer } from "../../src/ice/pacer";
-import type { Engine, Received, Transmit } from "../../src/engine";
-import { MessageClass } from "../../src/stun/constants";
-import { decodeStunMessage } from "../../src/stun/message";
-import { isStunMessage } from "../../src/stun/demux";
 import { Network, StunServer, portRestrictedCone } from "../../src/sim/index";
 import type { Attached, Host, TransportAddress } from "../../src/sim/index";
 import { STUN, STUN_IP } from "./harness";
+import { Recorder, minGap } from "./transaction-recorder";
+import type { Sent } from "./transaction-recorder";
 
 describe("IcePacer", () => {
   it("hands out slots one interval apart, first come first served", () => {
@@ -64,40 +61,6 @@ describe("IcePacer", () => {
   });
 });
 
-/** Wraps an agent to record the first send of every STUN request it starts (not retransmissions). */
-class Recorder implements Engine<IceAgentEvent> {
-  readonly seen = new Set<string>();
-  constructor(
-    readonly agent: IceAgent,
-    readonly clock: { readonly now: number },
-    readonly log: { at: number; who: string }[],
-    readonly who: string,
-  ) {}
-  handleReceive(now: number, r: Received): void {
-    this.agent.handleReceive(now, r);
-  }
-  handleTimeout(now: number): void {
-    this.agent.handleTimeout(now);
-  }
-  pollTimeout(): number | undefined {
-    return this.agent.pollTimeout();
-  }
-  pollEvent(): IceAgentEvent | undefined {
-    return this.agent.pollEvent();
-  }
-  pollTransmit(): Transmit | undefined {
-    const t = this.agent.pollTransmit();
-    if (t !== undefined && isStunMessage(t.data)) {
-      const m = decodeStunMessage(t.data);
-      const id = Array.from(m.transactionId).join(",");
-      if (m.messageClass === MessageClass.Request && !this.seen.has(id)) {
-        this.seen.add(id);
-        this.log.push({ at: this.clock.now, who: this.who });
-      }
-    }
-    return t;
-  }
-}
 
 interface Party {
   agent: IceAgent;
@@ -112,7 +75,7 @@ function crowd(pairs: number, pacer: IcePacer | undefined, seed = 3) {
   const net = new Network({ seed, link: { delay: 10 } });
   const stun = net.server(STUN_IP, { name: "stun" });
   net.attach(stun, new StunServer({ random: stun.random }), { port: 3478 });
-  const log: { at: number; who: string }[] = [];
+  const log: Sent[] = [];
   const parties: [Party, Party][] = [];
   const make = (host: Host, name: string, role: "controlling" | "controlled"): Party => {
     const agent = new IceAgent({ role, random: host.fork(name), stunServers: [STUN], ta: 5, consentInterval: false, ...(pacer !== undefined ? { pacer } : {}) });
@@ -159,13 +122,6 @@ function crowd(pairs: number, pacer: IcePacer | undefined, seed = 3) {
   return { net, log, all, done };
 }
 
-function minGap(log: readonly { at: number }[]): number {
-  const times = log.map((l) => l.at).sort((x, y) => x - y);
-  let min = Infinity;
-  for (let i = 1; i < times.length; i++) min = Math.min(min, times[i]! - times[i - 1]!);
-  return min;
-}
-
 describe("agents sharing one pacer (RFC 8445 §14.2)", () => {
   it("12 agents never start two transactions within 5 ms of each other, and all connect", () => {
     const pacer = new IcePacer();
@@ -188,7 +144,7 @@ describe("agents sharing one pacer (RFC 8445 §14.2)", () => {
   it("leaves consent checks on RFC 7675's own schedule, even when the shared pacer is booked for a minute and more", () => {
     const pacer = new IcePacer(20);
     const net = new Network({ seed: 9, link: { delay: 5 } });
-    const log: { at: number; who: string }[] = [];
+    const log: Sent[] = [];
     const agents: { agent: IceAgent; att: Attached<Recorder> }[] = [];
     for (let i = 0; i < 2; i++) {
       const ha = net.host(`203.0.113.${10 + 2 * i}`, { name: `x${i}` });
@@ -255,7 +211,7 @@ describe("Ta negotiation (RFC 8445 §14.2, RFC 8839 §5.5)", () => {
 
   it("checks go out at the negotiated Ta", () => {
     const pacer = new IcePacer();
-    const log: { at: number; who: string }[] = [];
+    const log: Sent[] = [];
     const net = new Network({ seed: 2, link: { delay: 10 } });
     const h = net.host("203.0.113.50", { name: "h" });
     const agent = new IceAgent({ role: "controlling", random: h.fork("a"), ta: 10, pacer });
